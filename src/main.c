@@ -1,0 +1,195 @@
+/*
+ * main.c - the `wharf` command: one binary, one verb per role.
+ *
+ *   wharf server [--listen ADDR:PORT] [--data-dir DIR] [--workers N]
+ *                [--compaction-interval SECONDS] [--compaction-retain REVISIONS]
+ *   wharf version
+ */
+#include "api/api.h"
+#include "lib/wf_mem.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define WF_VERSION "0.1.0"
+
+static void wf__usage(FILE *f)
+{
+	fprintf(f, "usage: wharf server [--listen ADDR:PORT] [--data-dir DIR] [--workers N]\n"
+		   "                    [--compaction-interval SECONDS] [--compaction-retain N]\n"
+		   "       wharf version\n");
+}
+
+static int wf__mkdirs(const char *dir)
+{
+	char *p = wf_xstrdup(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	}
+	int rc = mkdir(p, 0755);
+	free(p);
+	return rc < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void wf__write_kubeconfig(const char *dir, const char *host, int port)
+{
+	char *path = wf_xasprintf("%s/kubeconfig", dir);
+	char *tmp = wf_xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "wharf: cannot write %s: %s\n", tmp, strerror(errno));
+		goto out;
+	}
+	fprintf(f,
+		"apiVersion: v1\n"
+		"kind: Config\n"
+		"clusters:\n"
+		"- name: wharf\n"
+		"  cluster:\n"
+		"    server: http://%s:%d\n"
+		"users:\n"
+		"- name: wharf-admin\n"
+		"  user: {}\n"
+		"contexts:\n"
+		"- name: wharf\n"
+		"  context:\n"
+		"    cluster: wharf\n"
+		"    user: wharf-admin\n"
+		"    namespace: default\n"
+		"current-context: wharf\n",
+		strcmp(host, "0.0.0.0") ? host : "127.0.0.1", port);
+	fclose(f);
+	rename(tmp, path);
+out:
+	free(tmp);
+	free(path);
+}
+
+static int wf__cmd_server(int argc, char **argv)
+{
+	const char *listen = "127.0.0.1:6443";
+	const char *data_dir = "./wharf-data";
+	int workers = 16, compact_interval = 0;
+	long long compact_retain = 0;
+	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+					     {"data-dir", required_argument, NULL, 'd'},
+					     {"workers", required_argument, NULL, 'w'},
+					     {"compaction-interval", required_argument, NULL, 'c'},
+					     {"compaction-retain", required_argument, NULL, 'r'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'w':
+			workers = atoi(optarg);
+			break;
+		case 'c':
+			compact_interval = atoi(optarg);
+			break;
+		case 'r':
+			compact_retain = atoll(optarg);
+			break;
+		case 'h':
+			wf__usage(stdout);
+			return 0;
+		default:
+			wf__usage(stderr);
+			return 2;
+		}
+	}
+	if (wf__mkdirs(data_dir) < 0) {
+		fprintf(stderr, "wharf: cannot create data dir %s: %s\n", data_dir,
+			strerror(errno));
+		return 1;
+	}
+	/* Signals are taken by sigwait below; block them before threads start. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char *db = wf_xasprintf("%s/state.db", data_dir);
+	wf_store_options so = {.path = db};
+	wf_store *store = NULL;
+	wf_err err = {0};
+	int rc = 1;
+	if (wf_store_open_sqlite(&so, &store, &err) < 0) {
+		fprintf(stderr, "wharf: cannot open store %s: %s\n", db, err.msg);
+		goto fail_store;
+	}
+	if (wf_api_bootstrap(store, &err) < 0) {
+		fprintf(stderr, "wharf: bootstrap failed: %s\n", err.msg);
+		goto fail_api;
+	}
+	wf_api_options ao = {.listen = listen,
+			     .workers = workers,
+			     .store = store,
+			     .data_dir = data_dir,
+			     .compact_interval_s = compact_interval,
+			     .compact_retain = compact_retain};
+	wf_api *api = NULL;
+	if (wf_api_start(&ao, &api, &err) < 0) {
+		fprintf(stderr, "wharf: %s\n", err.msg);
+		goto fail_api;
+	}
+	char host[64];
+	snprintf(host, sizeof host, "%s", listen);
+	char *colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	wf__write_kubeconfig(data_dir, host[0] ? host : "127.0.0.1", wf_api_port(api));
+	fprintf(stderr, "wharf: serving the Kubernetes API on http://%s:%d (data in %s)\n",
+		host[0] ? host : "127.0.0.1", wf_api_port(api), data_dir);
+	fflush(stderr);
+	int sig;
+	sigwait(&set, &sig);
+	fprintf(stderr, "wharf: signal %d, shutting down\n", sig);
+	wf_api_stop(api);
+	rc = 0;
+fail_api:
+	wf_store_close(store);
+fail_store:
+	free(db);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		wf__usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "server"))
+		return wf__cmd_server(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("wharf %s (Kubernetes API v1.32)\n", WF_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
+		wf__usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "wharf: unknown command \"%s\"\n", argv[1]);
+	wf__usage(stderr);
+	return 2;
+}
