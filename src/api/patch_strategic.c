@@ -230,6 +230,9 @@ static int wf__smp_fail(wf__smp *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	if (c->path.len > 160)
+		return wf_err_set(c->err, WF_EINVAL, "strategic merge patch: ...%s: %s",
+				  c->path.data + c->path.len - 160, msg);
 	if (c->path.len)
 		return wf_err_set(c->err, WF_EINVAL, "strategic merge patch: %s: %s", c->path.data,
 				  msg);

@@ -82,8 +82,9 @@ int wf_filter_init(wf_filter *f, const wf_kind *k, const wf_req *r, wf_err *err)
 	for (size_t i = 0; i < f->fields.nreqs; i++) {
 		const char *field = f->fields.reqs[i].key;
 		if (!wf_kind_field_supported(k, field)) {
+			rc = wf_err_set(err, WF_EINVAL, "field label not supported: %s", field);
 			wf_filter_free(f);
-			return wf_err_set(err, WF_EINVAL, "field label not supported: %s", field);
+			return rc;
 		}
 		if (!strcmp(field, "metadata.name") && f->fields.reqs[i].op == WF_SEL_EQ)
 			f->name = f->fields.reqs[i].values[0];

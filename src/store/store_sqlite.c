@@ -36,16 +36,32 @@
  * consumed). If COMMIT itself fails the store turns read-only: from then on
  * writes fail with -WF_EIO, because the state on disk is no longer known.
  *
+ * Checkpoints: SQLite's automatic checkpoint would run inside the writer's
+ * COMMIT and stall every queued writer for the length of a checkpoint and
+ * its fsync. Instead a WAL hook on the write connection wakes a checkpointer
+ * thread, with its own connection, once the WAL holds WF__SQ_CKPT_PAGES
+ * pages; it runs PASSIVE checkpoints, which never block the writer or the
+ * readers.
+ *
+ * One process, one store: open takes flock(LOCK_EX) on the database file
+ * through a descriptor of its own, held until close (flock does not mix
+ * with the fcntl locks SQLite uses, and the descriptor is closed only after
+ * every connection, so SQLite's locks are never dropped by it).
+ *
  * Reads: `readers` connections (query_only), each used by one thread at a
  * time, taken from a free list; WAL lets them read a snapshot while the
  * writer commits. Every connection has cache_size = -cache_kib.
  */
 #include "store/store_backend.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "lib/wf_mem.h"
 
@@ -53,6 +69,7 @@
 #define WF__SQ_SCHEMA 1
 #define WF__SQ_MAX_READERS 64
 #define WF__SQ_MAX_CACHE_KIB (1 << 20)
+#define WF__SQ_CKPT_PAGES 1000
 
 enum wf__sq_op_kind { WF__OP_CREATE, WF__OP_UPDATE, WF__OP_DELETE, WF__OP_COMPACT };
 
@@ -160,6 +177,7 @@ typedef struct wf__sq_reader {
 typedef struct wf__sq {
 	wf_store *hub;
 	int cache_kib;
+	int lock_fd; /* flock'd database file, or -1 */
 
 	sqlite3 *wdb; /* the writer thread's alone once open returns */
 	sqlite3_stmt *w[W_N];
@@ -169,6 +187,13 @@ typedef struct wf__sq {
 
 	pthread_t writer;
 	bool writer_started;
+
+	sqlite3 *cdb; /* the checkpointer's */
+	pthread_t checkpointer;
+	bool checkpointer_started;
+	pthread_mutex_t cmu;
+	pthread_cond_t ccond;
+	bool ckpt_wanted, ckpt_stop;
 	pthread_mutex_t qmu;
 	pthread_cond_t qcond;
 	wf__sq_op *head, *tail;
@@ -550,6 +575,42 @@ out_give:
 	return ret;
 }
 
+/* ---- checkpoints -------------------------------------------------------- */
+
+/* WAL hook: runs in the writer thread after each commit. */
+static int wf__sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	wf__sq *q = arg;
+	if (pages >= WF__SQ_CKPT_PAGES) {
+		pthread_mutex_lock(&q->cmu);
+		if (!q->ckpt_wanted) {
+			q->ckpt_wanted = true;
+			pthread_cond_signal(&q->ccond);
+		}
+		pthread_mutex_unlock(&q->cmu);
+	}
+	return SQLITE_OK;
+}
+
+static void *wf__sq_checkpointer_main(void *arg)
+{
+	wf__sq *q = arg;
+	pthread_mutex_lock(&q->cmu);
+	for (;;) {
+		while (!q->ckpt_wanted && !q->ckpt_stop)
+			pthread_cond_wait(&q->ccond, &q->cmu);
+		if (q->ckpt_stop)
+			break;
+		q->ckpt_wanted = false;
+		pthread_mutex_unlock(&q->cmu);
+		/* Failures (a reader still on old frames) are retried at the next hook. */
+		sqlite3_wal_checkpoint_v2(q->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&q->cmu);
+	}
+	pthread_mutex_unlock(&q->cmu);
+	return NULL;
+}
+
 /* ---- the writer --------------------------------------------------------- */
 
 static int wf__sq_run(sqlite3_stmt *st)
@@ -864,8 +925,12 @@ static void wf__sq_free(wf__sq *q)
 {
 	for (int i = 0; i < q->nreaders; i++)
 		wf__sq_disconnect(q->readers[i].db, q->readers[i].st, R_N);
+	if (q->cdb)
+		sqlite3_close(q->cdb);
 	if (q->wdb)
 		wf__sq_disconnect(q->wdb, q->w, W_N);
+	if (q->lock_fd >= 0)
+		close(q->lock_fd);
 	free(q->readers);
 	free(q->free_readers);
 	free(q->evs);
@@ -873,6 +938,8 @@ static void wf__sq_free(wf__sq *q)
 	pthread_mutex_destroy(&q->pool_mu);
 	pthread_cond_destroy(&q->qcond);
 	pthread_mutex_destroy(&q->qmu);
+	pthread_cond_destroy(&q->ccond);
+	pthread_mutex_destroy(&q->cmu);
 	free(q);
 }
 
@@ -885,6 +952,12 @@ static void wf__sq_close(void *be)
 	pthread_mutex_unlock(&q->qmu);
 	if (q->writer_started)
 		pthread_join(q->writer, NULL);
+	pthread_mutex_lock(&q->cmu);
+	q->ckpt_stop = true;
+	pthread_cond_signal(&q->ccond);
+	pthread_mutex_unlock(&q->cmu);
+	if (q->checkpointer_started)
+		pthread_join(q->checkpointer, NULL);
 	wf__sq_free(q);
 }
 
@@ -922,6 +995,17 @@ static int wf__sq_open_readers(wf__sq *q, const char *path, int n, wf_err *err)
 	return 0;
 }
 
+static int wf__sq_lock_file(wf__sq *q, const char *path, wf_err *err)
+{
+	q->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (q->lock_fd < 0)
+		return wf_err_set(err, WF_EIO, "store: cannot open %s: %s", path, strerror(errno));
+	if (flock(q->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return wf_err_set(err, WF_EIO, "store: %s is in use by another store (%s)", path,
+				  strerror(errno));
+	return 0;
+}
+
 int wf_store_open_sqlite(const wf_store_options *opts, wf_store **out, wf_err *err)
 {
 	if (out)
@@ -936,16 +1020,21 @@ int wf_store_open_sqlite(const wf_store_options *opts, wf_store **out, wf_err *e
 				  opts->readers, WF__SQ_MAX_READERS);
 
 	wf__sq *q = wf_xcalloc(1, sizeof *q);
+	q->lock_fd = -1;
 	pthread_mutex_init(&q->qmu, NULL);
 	pthread_cond_init(&q->qcond, NULL);
 	pthread_mutex_init(&q->pool_mu, NULL);
 	pthread_cond_init(&q->pool_cond, NULL);
+	pthread_mutex_init(&q->cmu, NULL);
+	pthread_cond_init(&q->ccond, NULL);
 	q->cache_kib = opts->cache_kib ? opts->cache_kib : 2048;
 	wf_store *s = wf__store_new(opts);
 	q->hub = s;
 
 	int rc = wf__sq_connect(opts->path, q->cache_kib, true, &q->wdb, err);
 	if (rc < 0)
+		goto fail;
+	if ((rc = wf__sq_lock_file(q, opts->path, err)) < 0)
 		goto fail;
 	if ((rc = wf__sq_setup(q->wdb, opts->path, err)) < 0 ||
 	    (rc = wf__sq_prepare(q->wdb, wf__sq_wsql, q->w, W_N, err)) < 0 ||
@@ -955,6 +1044,14 @@ int wf_store_open_sqlite(const wf_store_options *opts, wf_store **out, wf_err *e
 	rc = wf__sq_open_readers(q, opts->path, opts->readers ? opts->readers : 4, err);
 	if (rc < 0)
 		goto fail;
+	if ((rc = wf__sq_connect(opts->path, 256, false, &q->cdb, err)) < 0)
+		goto fail;
+	if (pthread_create(&q->checkpointer, NULL, wf__sq_checkpointer_main, q) != 0) {
+		rc = wf_err_set(err, WF_EIO, "store: cannot start the checkpointer thread");
+		goto fail;
+	}
+	q->checkpointer_started = true;
+	sqlite3_wal_hook(q->wdb, wf__sq_wal_hook, q);
 	if (pthread_create(&q->writer, NULL, wf__sq_writer_main, q) != 0) {
 		rc = wf_err_set(err, WF_EIO, "store: cannot start the writer thread");
 		goto fail;
@@ -965,7 +1062,7 @@ int wf_store_open_sqlite(const wf_store_options *opts, wf_store **out, wf_err *e
 	return 0;
 
 fail:
-	wf__sq_free(q);
+	wf__sq_close(q);
 	wf__store_discard(s);
 	return rc;
 }

@@ -218,6 +218,13 @@ static void test_open_bad_options(void **state)
 	assert_non_null(strstr(err.msg, "not a Wharf store"));
 	assert_null(s);
 
+	/* The same database twice, while it is open. */
+	o.path = f->path;
+	assert_int_equal(wf_store_open_sqlite(&o, &s, &err), -WF_EIO);
+	assert_non_null(strstr(err.msg, "in use"));
+	assert_null(s);
+	assert_int_equal(wf_store_revision(f->s), 0);
+
 	wf_store_close(NULL);
 }
 
