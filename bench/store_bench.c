@@ -64,7 +64,10 @@ static void run(wf_store *s, const char *label, int threads, int per_thread, int
 	wf_store_get_stats(s, &st0);
 	double t0 = now_s();
 	for (int i = 0; i < threads; i++) {
-		ws[i] = (worker){.s = s, .id = id_base + i, .n = per_thread, .value = value,
+		ws[i] = (worker){.s = s,
+				 .id = id_base + i,
+				 .n = per_thread,
+				 .value = value,
 				 .len = len,
 				 .lat = wf_xcalloc((size_t)per_thread, sizeof(double))};
 		pthread_create(&t[i], NULL, write_loop, &ws[i]);
@@ -87,9 +90,8 @@ static void run(wf_store *s, const char *label, int threads, int per_thread, int
 	uint64_t commits = st1.commits - st0.commits;
 	printf("%-28s %8.0f writes/s  p50 %6.3f ms  p99 %6.3f ms  max %6.3f ms  "
 	       "batch %5.1f  errors %d\n",
-	       label, (double)n / el, all[n / 2] * 1e3, all[n * 99 / 100] * 1e3,
-	       all[n - 1] * 1e3, commits ? (double)(st1.writes - st0.writes) / (double)commits : 0,
-	       errors);
+	       label, (double)n / el, all[n / 2] * 1e3, all[n * 99 / 100] * 1e3, all[n - 1] * 1e3,
+	       commits ? (double)(st1.writes - st0.writes) / (double)commits : 0, errors);
 	free(all);
 	free(ws);
 	free(t);

@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "server"))
 		return wf__cmd_server(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
-		printf("wharf %s (Kubernetes API v1.32)\n", WF_VERSION);
+		printf("wharf %s (Kubernetes API v1.31)\n", WF_VERSION);
 		return 0;
 	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {

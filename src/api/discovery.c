@@ -11,7 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#define WF_K8S_MINOR "32"
+/*
+ * The minor version reported decides which kubectl /usr/bin/kubectl (Google's
+ * dispatcher) runs. 1.31 sends JSON for every request; 1.32 and later send
+ * protobuf bodies from `kubectl create <kind>` subcommands, which
+ * src/api/protobuf.c decodes for the kinds those subcommands build.
+ */
+#define WF_K8S_MINOR "31"
 
 void wf_handle_version(wf_req *r)
 {

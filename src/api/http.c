@@ -105,13 +105,19 @@ static void wf__on_request(struct evhttp_request *ev, void *arg)
 	r.method = wf__method(evhttp_request_get_command(ev));
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
 	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
-	r.path = evhttp_uridecode(raw_path ? raw_path : "/", 0, NULL);
+	size_t path_len = 0;
+	r.path = evhttp_uridecode(raw_path ? raw_path : "/", 0, &path_len);
+	if (r.path && strlen(r.path) != path_len) {
+		/* A %00 would cut the name short: ".../pods/a%00b" must not reach pod "a". */
+		free(r.path);
+		r.path = NULL;
+	}
 	struct evkeyvalq query;
 	TAILQ_INIT(&query);
 	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
 	bool query_ok = true;
 	if (q && q[0]) {
-		query_ok = evhttp_parse_query_str(q, &query) == 0;
+		query_ok = !strstr(q, "%00") && evhttp_parse_query_str(q, &query) == 0;
 		r.query = &query;
 	}
 	struct evkeyvalq *in = evhttp_request_get_input_headers(ev);

@@ -68,7 +68,9 @@ static int wf__remove(wf_api *api, const wf_kind *k, const char *key, const json
 int wf_object_store_update(wf_api *api, const wf_kind *k, const char *key, json_t *obj,
 			   int64_t expect_rev, json_t **out, wf_err *err)
 {
-	if (wf__being_deleted(obj) && wf__finalizers_empty(obj))
+	/* A namespace goes only once its contents are gone: wf_namespace_finalize. */
+	bool is_ns = !k->group[0] && !strcmp(k->resource, "namespaces");
+	if (wf__being_deleted(obj) && wf__finalizers_empty(obj) && !is_ns)
 		return wf__remove(api, k, key, obj, expect_rev, false, out, err);
 	size_t len;
 	char *text = wf_obj_encode(obj, &len);

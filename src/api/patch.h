@@ -16,8 +16,8 @@
 
 #include "lib/wf_err.h"
 
-/* Patches nested deeper than this are refused (-WF_EINVAL). */
-#define WF_PATCH_MAX_DEPTH 4096
+/* Strategic merge patches nested deeper than this are refused (-WF_EINVAL). */
+#define WF_PATCH_MAX_DEPTH 1000
 /* The most operations one JSON patch may hold (Kubernetes' own limit). */
 #define WF_JSON_PATCH_MAX_OPS 10000
 

@@ -397,7 +397,8 @@ int wf_json_patch(const json_t *doc, const json_t *ops, json_t **out, wf_err *er
 		if (!json_is_string(opv)) {
 			json_decref(work);
 			return wf_err_set(err, WF_EINVAL,
-					  "json patch operation %zu: missing or non-string \"op\"", i);
+					  "json patch operation %zu: missing or non-string \"op\"",
+					  i);
 		}
 		const char *name = json_string_value(opv);
 		const char *why = "failed";
@@ -406,8 +407,8 @@ int wf_json_patch(const json_t *doc, const json_t *ops, json_t **out, wf_err *er
 			const char *path = json_is_string(pathv) ? json_string_value(pathv) : "";
 			json_decref(work);
 			return wf_err_set(err, WF_EINVAL,
-					  "json patch operation %zu (%.40s \"%.200s\"): %s", i, name,
-					  path, why);
+					  "json patch operation %zu (%.40s \"%.200s\"): %s", i,
+					  name, path, why);
 		}
 	}
 	*out = work;

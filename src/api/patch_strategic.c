@@ -42,150 +42,151 @@ struct wf__smp_field {
 	const char *key;	  /* patchMergeKey; NULL for a list of primitives */
 };
 
-#define WF__MAP(n, s) {.name = (n), .sub = (s)}
-#define WF__KEYED(n, s, k) {.name = (n), .sub = (s), .merge = true, .key = (k)}
-#define WF__UNION(n) {.name = (n), .merge = true}
-#define WF__END {.name = NULL}
+/*
+ * Table rows are {name, sub, merge, key}: a map {"spec", fields, false, NULL},
+ * a list merged on a key {"env", element fields, true, "name"}, a set of
+ * primitives {"finalizers", NULL, true, NULL}; a NULL name ends the table.
+ */
 
 static const wf__smp_field wf__object_meta[] = {
-	WF__KEYED("ownerReferences", NULL, "uid"),
-	WF__UNION("finalizers"),
-	WF__END,
+    {"ownerReferences", NULL, true, "uid"},
+    {"finalizers", NULL, true, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__container[] = {
-	WF__KEYED("env", NULL, "name"),
-	WF__KEYED("ports", NULL, "containerPort"),
-	WF__KEYED("volumeMounts", NULL, "mountPath"),
-	WF__KEYED("volumeDevices", NULL, "devicePath"),
-	WF__END,
+    {"env", NULL, true, "name"},
+    {"ports", NULL, true, "containerPort"},
+    {"volumeMounts", NULL, true, "mountPath"},
+    {"volumeDevices", NULL, true, "devicePath"},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__pod_spec[] = {
-	WF__KEYED("containers", wf__container, "name"),
-	WF__KEYED("initContainers", wf__container, "name"),
-	WF__KEYED("ephemeralContainers", wf__container, "name"),
-	WF__KEYED("volumes", NULL, "name"),
-	WF__KEYED("imagePullSecrets", NULL, "name"),
-	WF__KEYED("hostAliases", NULL, "ip"),
-	WF__KEYED("topologySpreadConstraints", NULL, "topologyKey"),
-	WF__KEYED("schedulingGates", NULL, "name"),
-	WF__KEYED("resourceClaims", NULL, "name"),
-	WF__END, /* tolerations: no strategy, replaced whole */
+    {"containers", wf__container, true, "name"},
+    {"initContainers", wf__container, true, "name"},
+    {"ephemeralContainers", wf__container, true, "name"},
+    {"volumes", NULL, true, "name"},
+    {"imagePullSecrets", NULL, true, "name"},
+    {"hostAliases", NULL, true, "ip"},
+    {"topologySpreadConstraints", NULL, true, "topologyKey"},
+    {"schedulingGates", NULL, true, "name"},
+    {"resourceClaims", NULL, true, "name"},
+    {NULL, NULL, false, NULL}, /* tolerations: no strategy, replaced whole */
 };
 
 static const wf__smp_field wf__pod_status[] = {
-	WF__KEYED("conditions", NULL, "type"),
-	WF__KEYED("podIPs", NULL, "ip"),
-	WF__KEYED("hostIPs", NULL, "ip"),
-	WF__END,
+    {"conditions", NULL, true, "type"},
+    {"podIPs", NULL, true, "ip"},
+    {"hostIPs", NULL, true, "ip"},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__pod[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__MAP("spec", wf__pod_spec),
-	WF__MAP("status", wf__pod_status),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {"spec", wf__pod_spec, false, NULL},
+    {"status", wf__pod_status, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__pod_template_spec[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__MAP("spec", wf__pod_spec),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {"spec", wf__pod_spec, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__pod_template[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__MAP("template", wf__pod_template_spec),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {"template", wf__pod_template_spec, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__conditions_status[] = {
-	WF__KEYED("conditions", NULL, "type"),
-	WF__END,
+    {"conditions", NULL, true, "type"},
+    {NULL, NULL, false, NULL},
 };
 
 /* Job, Deployment, ReplicaSet, StatefulSet, DaemonSet, ReplicationController */
 static const wf__smp_field wf__workload_spec[] = {
-	WF__MAP("template", wf__pod_template_spec),
-	WF__END,
+    {"template", wf__pod_template_spec, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__workload[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__MAP("spec", wf__workload_spec),
-	WF__MAP("status", wf__conditions_status),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {"spec", wf__workload_spec, false, NULL},
+    {"status", wf__conditions_status, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__node_spec[] = {
-	WF__KEYED("taints", NULL, "key"),
-	WF__UNION("podCIDRs"),
-	WF__END,
+    {"taints", NULL, true, "key"},
+    {"podCIDRs", NULL, true, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__node_status[] = {
-	WF__KEYED("addresses", NULL, "type"),
-	WF__KEYED("conditions", NULL, "type"),
-	WF__END,
+    {"addresses", NULL, true, "type"},
+    {"conditions", NULL, true, "type"},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__node[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__MAP("spec", wf__node_spec),
-	WF__MAP("status", wf__node_status),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {"spec", wf__node_spec, false, NULL},
+    {"status", wf__node_status, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__service_spec[] = {
-	WF__KEYED("ports", NULL, "port"),
-	WF__END,
+    {"ports", NULL, true, "port"},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__service[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__MAP("spec", wf__service_spec),
-	WF__MAP("status", wf__conditions_status),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {"spec", wf__service_spec, false, NULL},
+    {"status", wf__conditions_status, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__namespace[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__MAP("status", wf__conditions_status),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {"status", wf__conditions_status, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__service_account[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__KEYED("secrets", NULL, "name"),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {"secrets", NULL, true, "name"},
+    {NULL, NULL, false, NULL},
 };
 
 static const wf__smp_field wf__meta_only[] = {
-	WF__MAP("metadata", wf__object_meta),
-	WF__END,
+    {"metadata", wf__object_meta, false, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static const struct {
 	const char *group, *kind;
 	const wf__smp_field *type;
 } wf__smp_kinds[] = {
-	{"", "Pod", wf__pod},
-	{"", "Node", wf__node},
-	{"", "Namespace", wf__namespace},
-	{"", "Service", wf__service},
-	{"", "ConfigMap", wf__meta_only},
-	{"", "Secret", wf__meta_only},
-	{"", "ServiceAccount", wf__service_account},
-	{"", "Event", wf__meta_only},
-	{"", "PodTemplate", wf__pod_template},
-	{"", "ReplicationController", wf__workload},
-	{"batch", "Job", wf__workload},
-	{"coordination.k8s.io", "Lease", wf__meta_only},
-	{"apps", "Deployment", wf__workload},
-	{"apps", "ReplicaSet", wf__workload},
-	{"apps", "StatefulSet", wf__workload},
-	{"apps", "DaemonSet", wf__workload},
+    {"", "Pod", wf__pod},
+    {"", "Node", wf__node},
+    {"", "Namespace", wf__namespace},
+    {"", "Service", wf__service},
+    {"", "ConfigMap", wf__meta_only},
+    {"", "Secret", wf__meta_only},
+    {"", "ServiceAccount", wf__service_account},
+    {"", "Event", wf__meta_only},
+    {"", "PodTemplate", wf__pod_template},
+    {"", "ReplicationController", wf__workload},
+    {"batch", "Job", wf__workload},
+    {"coordination.k8s.io", "Lease", wf__meta_only},
+    {"apps", "Deployment", wf__workload},
+    {"apps", "ReplicaSet", wf__workload},
+    {"apps", "StatefulSet", wf__workload},
+    {"apps", "DaemonSet", wf__workload},
 };
 
 static const wf__smp_field *wf__smp_kind_type(const char *group, const char *kind)
@@ -474,8 +475,9 @@ static int wf__smp_directive(wf__smp *c, const json_t *v, const char **out)
 	if (!s)
 		return wf__smp_fail(c, "$patch must be a string");
 	if (strcmp(s, "replace") && strcmp(s, "delete") && strcmp(s, "merge"))
-		return wf__smp_fail(c, "unknown $patch value \"%.60s\" (want replace, merge or "
-				       "delete)",
+		return wf__smp_fail(c,
+				    "unknown $patch value \"%.60s\" (want replace, merge or "
+				    "delete)",
 				    s);
 	*out = s;
 	return 0;
@@ -486,8 +488,7 @@ static int wf__smp_directive(wf__smp *c, const json_t *v, const char **out)
  * maps are cleaned by merging them into nothing; elements carrying "$patch"
  * are markers and are dropped.
  */
-static int wf__smp_clean_list(wf__smp *c, const json_t *pl, const wf__smp_field *elem,
-			      json_t **res)
+static int wf__smp_clean_list(wf__smp *c, const json_t *pl, const wf__smp_field *elem, json_t **res)
 {
 	if (++c->depth > WF_PATCH_MAX_DEPTH) {
 		c->depth--;
@@ -538,8 +539,7 @@ static int wf__smp_clean_list(wf__smp *c, const json_t *pl, const wf__smp_field 
  * that is not a directive must appear in the order list, in the same
  * relative order.
  */
-static int wf__smp_check_order(wf__smp *c, const json_t *pl, const json_t *order,
-			       const char *key)
+static int wf__smp_check_order(wf__smp *c, const json_t *pl, const json_t *order, const char *key)
 {
 	size_t n = json_array_size(order);
 	for (size_t i = 0; i < n; i++) {
@@ -566,12 +566,14 @@ static int wf__smp_check_order(wf__smp *c, const json_t *pl, const json_t *order
 			while (j < n && !found) {
 				const json_t *o = json_array_get(order, j++);
 				found = wf__key_text(&cand, wf__elem_key(o, key)) &&
-					cand.len == want.len && !memcmp(cand.data, want.data, want.len);
+					cand.len == want.len &&
+					!memcmp(cand.data, want.data, want.len);
 			}
 		}
 		if (!found)
-			rc = wf__smp_fail(c, "the order of the patch list does not match its "
-					     "$setElementOrder list (item %zu)",
+			rc = wf__smp_fail(c,
+					  "the order of the patch list does not match its "
+					  "$setElementOrder list (item %zu)",
 					  i);
 	}
 	wf_buf_free(&want);
@@ -602,8 +604,9 @@ static int wf__smp_merge_list(wf__smp *c, json_t *live, const json_t *pl, const 
 				rc = wf__smp_fail(c, "a list of primitives cannot hold objects or "
 						     "arrays");
 		} else if (!json_is_object(e)) {
-			rc = wf__smp_fail(c, "an item of a list merged on \"%s\" must be an "
-					     "object",
+			rc = wf__smp_fail(c,
+					  "an item of a list merged on \"%s\" must be an "
+					  "object",
 					  key);
 		} else {
 			json_t *d = json_object_get(e, WF__DIR_PATCH);
@@ -617,13 +620,13 @@ static int wf__smp_merge_list(wf__smp *c, json_t *live, const json_t *pl, const 
 			} else if (!strcmp(dir, "delete")) {
 				json_t *kv = json_object_get(e, key);
 				if (!kv)
-					rc = wf__smp_fail(c, "$patch: delete without the merge key "
-							     "\"%s\"",
+					rc = wf__smp_fail(c,
+							  "$patch: delete without the merge key "
+							  "\"%s\"",
 							  key);
 				else
 					wf__kidx_put(&del, kv, i);
-			} else if (!json_object_get(e, key) &&
-				   !(d && json_object_size(e) == 1)) {
+			} else if (!json_object_get(e, key) && !(d && json_object_size(e) == 1)) {
 				rc = wf__smp_fail(c, "does not contain declared merge key \"%s\"",
 						  key);
 			}
@@ -709,7 +712,8 @@ static int wf__smp_merge_list(wf__smp *c, json_t *live, const json_t *pl, const 
 		if (order) {
 			size_t i;
 			json_t *o;
-			json_array_foreach(order, i, o) wf__kidx_put(&order_idx, wf__elem_key(o, key), i);
+			json_array_foreach(order, i, o)
+			    wf__kidx_put(&order_idx, wf__elem_key(o, key), i);
 		}
 		*res = wf__smp_order(merged, spos, &order_idx, key);
 	}
@@ -914,8 +918,7 @@ static int wf__smp_map(wf__smp *c, json_t *dst, const json_t *patch, const wf__s
 			continue;
 		}
 		if (wf__has_prefix(key, klen, WF__DIR_DELPRIM)) {
-			rc = wf__smp_parallel_name(c, key, klen, WF__DIR_DELPRIM, pv, &name,
-						   &nlen);
+			rc = wf__smp_parallel_name(c, key, klen, WF__DIR_DELPRIM, pv, &name, &nlen);
 			if (rc)
 				break;
 			size_t i;
@@ -923,8 +926,8 @@ static int wf__smp_map(wf__smp *c, json_t *dst, const json_t *patch, const wf__s
 			json_array_foreach(pv, i, v)
 			{
 				if (!wf__is_scalar(v)) {
-					rc = wf__smp_fail(c, "%.100s may list only primitives",
-							  key);
+					rc =
+					    wf__smp_fail(c, "%.100s may list only primitives", key);
 					break;
 				}
 			}

@@ -210,7 +210,7 @@ void wf_handle_list(wf_req *r, const wf_target *t)
 	if (lim) {
 		char *end;
 		long long l = strtoll(lim, &end, 10);
-		if (*end || l < 0) {
+		if (*end || l < 0 || strspn(lim, "0123456789") != strlen(lim)) {
 			wf_reply_status(r, 400, "BadRequest", "limit must be a non-negative integer",
 					NULL);
 			goto out;

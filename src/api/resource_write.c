@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #define WF_PATCH_RETRIES 8
+#define WF_MAX_DEPTH 1000 /* objects stored; the JSON parser stops at 2048 */
 
 static void wf__reply_object(wf_req *r, int code, const wf_kind *k, json_t *obj)
 {
@@ -205,9 +206,47 @@ static void wf__alloc_cluster_ip(wf_api *api, const wf_kind *k, json_t *obj)
 	free(ips);
 }
 
+/* Nesting depth of v (a scalar is 0), counted no further than limit + 1. */
+static int wf__depth(const json_t *v, int limit)
+{
+	if (!json_is_object(v) && !json_is_array(v))
+		return 0;
+	if (limit <= 0)
+		return 1;
+	int max = 0;
+	size_t i;
+	const char *key;
+	json_t *child;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, child)
+		{
+			int d = wf__depth(child, limit - 1);
+			max = d > max ? d : max;
+		}
+	} else {
+		json_object_foreach((json_t *)v, key, child)
+		{
+			int d = wf__depth(child, limit - 1);
+			max = d > max ? d : max;
+		}
+	}
+	return max + 1;
+}
+
 static void wf__validate_all(const wf_kind *k, const json_t *obj, const json_t *old,
 			     wf_causes *c)
 {
+	/* A patch can nest deeper than a request body may: such an object
+	 * would be stored but could never be parsed back (read, updated or
+	 * deleted), so it is refused here. */
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		if (wf__depth(v, WF_MAX_DEPTH) > WF_MAX_DEPTH)
+			wf_causes_add(c, "FieldValueInvalid", key,
+				      "Invalid value: nested deeper than %d levels", WF_MAX_DEPTH);
+	}
 	wf_validate_object_meta(k, obj, c);
 	if (k->validate)
 		k->validate(obj, old, c);
@@ -722,9 +761,9 @@ static bool wf__delete_opts(wf_req *r, wf_delete_opts *o, json_t **body_out)
 {
 	*o = (wf_delete_opts){.grace_seconds = -1};
 	*body_out = NULL;
+	json_t *b = NULL; /* o borrows from it; handed to the caller on success */
 	if (r->body && r->body_len) {
 		wf_err err = {0};
-		json_t *b = NULL;
 		if (wf_body_decode(r, &b, &err) < 0) {
 			wf_reply_err(r, &err, NULL, NULL);
 			return false;
@@ -734,14 +773,13 @@ static bool wf__delete_opts(wf_req *r, wf_delete_opts *o, json_t **body_out)
 			wf_reply_status(r, 400, "BadRequest", "DeleteOptions must be an object", NULL);
 			return false;
 		}
-		*body_out = b;
 		json_t *g = json_object_get(b, "gracePeriodSeconds");
 		if (json_is_integer(g))
 			o->grace_seconds = json_integer_value(g);
 		else if (g && !json_is_null(g)) {
 			wf_reply_status(r, 400, "BadRequest", "gracePeriodSeconds must be an integer",
 					NULL);
-			return false;
+			goto fail;
 		}
 		o->propagation = wf_json_str(b, "propagationPolicy");
 		if (json_is_true(json_object_get(b, "orphanDependents")))
@@ -756,7 +794,7 @@ static bool wf__delete_opts(wf_req *r, wf_delete_opts *o, json_t **body_out)
 		if (*end || !g[0]) {
 			wf_reply_status(r, 400, "BadRequest", "gracePeriodSeconds must be an integer",
 					NULL);
-			return false;
+			goto fail;
 		}
 		o->grace_seconds = v;
 	}
@@ -770,9 +808,13 @@ static bool wf__delete_opts(wf_req *r, wf_delete_opts *o, json_t **body_out)
 		wf_reply_status(r, 400, "BadRequest",
 				"propagationPolicy must be one of Orphan, Background, Foreground",
 				NULL);
-		return false;
+		goto fail;
 	}
+	*body_out = b;
 	return true;
+fail:
+	json_decref(b);
+	return false;
 }
 
 void wf_handle_delete(wf_req *r, const wf_target *t)
@@ -791,6 +833,25 @@ void wf_handle_delete(wf_req *r, const wf_target *t)
 			wf_reply_not_found(r, t->kind, t->name);
 		else
 			wf_reply_err(r, &err, t->kind, t->name);
+		return;
+	}
+	/* As Kubernetes does: an object removed at once is answered with a
+	 * Status naming it, except for the kinds whose registry returns the
+	 * deleted object (clients decode pods' answer as a Pod); one still
+	 * terminating, with the object. */
+	const char *res = t->kind->resource;
+	bool returns_object =
+	    !t->kind->group[0] && (!strcmp(res, "pods") || !strcmp(res, "serviceaccounts"));
+	if (gone && !returns_object) {
+		json_t *d = json_object();
+		json_object_set_new(d, "name", json_string(t->name));
+		json_object_set_new(d, "group", json_string(t->kind->group));
+		json_object_set_new(d, "kind", json_string(t->kind->resource));
+		const char *uid = wf_json_path_str(result, "metadata.uid");
+		if (uid)
+			json_object_set_new(d, "uid", json_string(uid));
+		json_decref(result);
+		wf_reply_status(r, 200, NULL, NULL, d);
 		return;
 	}
 	wf__reply_object(r, 200, t->kind, result);

@@ -176,6 +176,11 @@ static void wf__on_close(struct evhttp_connection *conn, void *arg)
 {
 	wf_watcher *w = arg;
 	(void)conn;
+	/* When the client goes mid-stream, libevent detaches the unfinished
+	 * request from the connection and leaves freeing it to us; a request
+	 * still attached is freed with its connection. */
+	if (w->req && !evhttp_request_get_connection(w->req))
+		evhttp_request_free(w->req);
 	w->req = NULL;
 	wf__watcher_free(w);
 }

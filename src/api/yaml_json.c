@@ -39,6 +39,7 @@ typedef struct wf__yframe {
 	bool key_is_merge; /* ... and it is "<<" */
 	char *key;
 	size_t key_len;
+	yaml_mark_t key_mark;
 	json_t *merged; /* mappings: keys that came from "<<" (may be overridden) */
 } wf__yframe;
 
@@ -80,8 +81,9 @@ static int wf__yfail(wf__yaml *y, const char *fmt, ...)
 static int wf__ycount(wf__yaml *y, size_t n)
 {
 	if (n > WF_YAML_MAX_NODES - y->nodes)
-		return wf__yfail(y, "the document expands to more than %d values (too many "
-				    "aliases?)",
+		return wf__yfail(y,
+				 "the document expands to more than %d values (too many "
+				 "aliases?)",
 				 WF_YAML_MAX_NODES);
 	y->nodes += n;
 	return 0;
@@ -264,7 +266,7 @@ static int wf__yscalar(wf__yaml *y, const yaml_event_t *ev, json_t **out, bool *
 		const char *want = tag + strlen(WF__TAG_PREFIX);
 		if (wf__yresolve(s, n, &v, &why))
 			return wf__yfail(y, "%s", why);
-		bool ok = !strcmp(want, "null")	 ? json_is_null(v)
+		bool ok = !strcmp(want, "null")	  ? json_is_null(v)
 			  : !strcmp(want, "bool") ? json_is_boolean(v)
 			  : !strcmp(want, "int")  ? json_is_integer(v)
 						  : json_is_number(v);
@@ -344,7 +346,7 @@ static void wf__yanchor_add(wf__yaml *y, const char *name, json_t *node, size_t 
 		y->anchors = wf_xrealloc(y->anchors, y->acap * sizeof *y->anchors);
 	}
 	y->anchors[y->nanchors] =
-		(wf__yanchor){.node = json_incref(node), .count = count, .height = height};
+	    (wf__yanchor){.node = json_incref(node), .count = count, .height = height};
 	json_t *idx = json_integer((json_int_t)y->nanchors++);
 	if (!idx || json_object_set_new_nocheck(y->anchor_names, name, idx))
 		abort();
@@ -388,32 +390,36 @@ static int wf__yplace(wf__yaml *y, json_t *v, size_t height, bool is_merge)
 			return wf__yfail(y, "mapping keys must be scalars, not collections");
 		}
 		f->key = wf__ykey_text(v, &f->key_len);
-		f->key_is_merge = is_merge;
-		f->have_key = true;
 		json_decref(v);
+		if (memchr(f->key, '\0', f->key_len)) {
+			free(f->key);
+			f->key = NULL;
+			return wf__yfail(y, "mapping keys may not contain NUL bytes");
+		}
+		f->key_is_merge = is_merge;
+		f->key_mark = y->mark;
+		f->have_key = true;
 		return 0;
 	}
 	int rc = 0;
 	if (f->key_is_merge) {
-		if (!f->merged)
-			f->merged = json_object();
-		if (json_is_object(v)) {
-			wf__ymerge_one(f, v);
-		} else if (json_is_array(v)) {
-			size_t i;
-			json_t *e;
-			json_array_foreach(v, i, e) if (!json_is_object(e)) rc = -1;
-			if (!rc)
-				json_array_foreach(v, i, e) wf__ymerge_one(f, e);
-		} else {
-			rc = -1;
-		}
-		if (rc)
+		if (!f->merged && !(f->merged = json_object()))
+			abort();
+		bool ok = json_is_object(v) || json_is_array(v);
+		for (size_t i = 0; ok && json_is_array(v) && i < json_array_size(v); i++)
+			ok = json_is_object(json_array_get(v, i));
+		if (!ok)
 			rc = wf__yfail(y, "the value of a \"<<\" merge key must be a mapping or a "
 					  "list of mappings");
+		else if (json_is_object(v))
+			wf__ymerge_one(f, v);
+		else
+			for (size_t i = 0; i < json_array_size(v); i++)
+				wf__ymerge_one(f, json_array_get(v, i));
 		json_decref(v);
 	} else if (json_object_getn(f->node, f->key, f->key_len) &&
 		   !json_object_getn(f->merged, f->key, f->key_len)) {
+		y->mark = f->key_mark;
 		rc = wf__yfail(y, "duplicate key \"%.100s\"", f->key);
 		json_decref(v);
 	} else {
@@ -442,8 +448,7 @@ static int wf__yopen(wf__yaml *y, bool mapping, const char *anchor, const char *
 		return wf__yfail(y, "unsupported tag %.100s on a %s", tag,
 				 mapping ? "mapping" : "sequence");
 	if (y->depth >= WF_YAML_MAX_DEPTH)
-		return wf__yfail(y, "collections nested deeper than %d levels",
-				 WF_YAML_MAX_DEPTH);
+		return wf__yfail(y, "collections nested deeper than %d levels", WF_YAML_MAX_DEPTH);
 	size_t first = y->nodes;
 	int rc = wf__ycount(y, 1);
 	if (rc)
@@ -456,10 +461,10 @@ static int wf__yopen(wf__yaml *y, bool mapping, const char *anchor, const char *
 	if (!node)
 		abort();
 	y->st[y->depth++] = (wf__yframe){
-		.node = node,
-		.anchor = anchor ? wf_xstrdup(anchor) : NULL,
-		.first = first,
-		.height = 1,
+	    .node = node,
+	    .anchor = anchor ? wf_xstrdup(anchor) : NULL,
+	    .first = first,
+	    .height = 1,
 	};
 	return 0;
 }
@@ -479,13 +484,13 @@ static int wf__yalias(wf__yaml *y, const char *name)
 {
 	json_t *idx = json_object_get(y->anchor_names, name);
 	if (!idx)
-		return wf__yfail(y, "unknown anchor \"%.100s\" (aliases may refer only to "
-				    "complete nodes defined before them)",
+		return wf__yfail(y,
+				 "unknown anchor \"%.100s\" (aliases may refer only to "
+				 "complete nodes defined before them)",
 				 name);
 	wf__yanchor *a = &y->anchors[json_integer_value(idx)];
 	if (y->depth + a->height > WF_YAML_MAX_DEPTH)
-		return wf__yfail(y, "collections nested deeper than %d levels",
-				 WF_YAML_MAX_DEPTH);
+		return wf__yfail(y, "collections nested deeper than %d levels", WF_YAML_MAX_DEPTH);
 	int rc = wf__ycount(y, a->count);
 	if (rc)
 		return rc;

@@ -20,6 +20,7 @@
 	"quantities must match the regular expression "                                            \
 	"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 #define WF__Q_SUFFIX_MSG "unable to parse quantity's suffix"
+#define WF__Q_NUMERIC_MSG "unable to parse numeric part of quantity"
 
 /* Exponents beyond this are clamped: with at least one non-zero digit the
  * value is then either far too large or far below one unit either way. */
@@ -71,10 +72,10 @@ static bool wf__interpret_suffix(const char *s, size_t n, wf__qlex *q)
 		signed char e10;
 		unsigned char e2;
 	} table[] = {
-		{"", 0, 0},    {"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"k", 3, 0},
-		{"M", 6, 0},   {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0},
-		{"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50},
-		{"Ei", 0, 60},
+	    {"", 0, 0},	   {"n", -9, 0},  {"u", -6, 0},	 {"m", -3, 0},
+	    {"k", 3, 0},   {"M", 6, 0},	  {"G", 9, 0},	 {"T", 12, 0},
+	    {"P", 15, 0},  {"E", 18, 0},  {"Ki", 0, 10}, {"Mi", 0, 20},
+	    {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		if (strlen(table[i].name) == n && memcmp(table[i].name, s, n) == 0) {
@@ -102,6 +103,8 @@ static int wf__qlex_parse(const char *s, wf__qlex *q, wf_err *err)
 	size_t pos = 0;
 
 	memset(q, 0, sizeof *q);
+	if (*s == '\0')
+		return wf_err_set(err, WF_EINVAL, WF__Q_FORMAT_MSG);
 	if (s[pos] == '+' || s[pos] == '-')
 		q->neg = s[pos++] == '-';
 	q->num = s + pos;
@@ -115,8 +118,6 @@ static int wf__qlex_parse(const char *s, wf__qlex *q, wf_err *err)
 			pos++;
 		q->nfrac = (size_t)(s + pos - q->frac);
 	}
-	if (q->nnum + q->nfrac == 0)
-		return wf_err_set(err, WF_EINVAL, WF__Q_FORMAT_MSG);
 
 	size_t suffix_start = pos;
 	while (s[pos] != '\0' && strchr(suffix_chars, s[pos]))
@@ -129,6 +130,10 @@ static int wf__qlex_parse(const char *s, wf__qlex *q, wf_err *err)
 		return wf_err_set(err, WF_EINVAL, WF__Q_FORMAT_MSG);
 	if (!wf__interpret_suffix(s + suffix_start, pos - suffix_start, q))
 		return wf_err_set(err, WF_EINVAL, WF__Q_SUFFIX_MSG);
+	/* Kubernetes reads some quantities without digits as 0 ("-", ".", "Gi")
+	 * and rejects others ("Ei", "e-30") with this message; we reject all. */
+	if (q->nnum + q->nfrac == 0)
+		return wf_err_set(err, WF_EINVAL, WF__Q_NUMERIC_MSG);
 	return 0;
 }
 
@@ -203,10 +208,11 @@ static int wf__quantity_parse_at(const char *s, int shift, const char *unit, int
 		return rc;
 	uint64_t mag;
 	if (!wf__qscale(&q, shift, &mag))
-		return wf_err_set(err, WF_EINVAL,
-				  "quantity is too large: %.64s%s (at most 9223372036854775807%s is "
-				  "supported)",
-				  s, strlen(s) > 64 ? "..." : "", unit);
+		return wf_err_set(
+		    err, WF_EINVAL,
+		    "quantity is too large: %.64s%s (at most 9223372036854775807%s is "
+		    "supported)",
+		    s, strlen(s) > 64 ? "..." : "", unit);
 	*out = q.neg ? -(int64_t)mag : (int64_t)mag;
 	return 0;
 }

@@ -4,8 +4,8 @@
  * Grammar (as k8s.io/apimachinery resource.ParseQuantity):
  *   quantity ::= [sign] digits [. [digits]] [suffix] | [sign] . digits [suffix]
  *   suffix   ::= Ki|Mi|Gi|Ti|Pi|Ei | n|u|m|""|k|M|G|T|P|E | (e|E)[sign]digits
- * No whitespace is allowed anywhere. At least one digit is required, so "-",
- * "+" and "." are rejected (Kubernetes' scanner reads them as zero).
+ * No whitespace is allowed anywhere. At least one digit is required: "-",
+ * "+", "." and "Gi" are rejected (Kubernetes reads some of these as zero).
  *
  * Values are exact: the parser works on the digit string, never on floating
  * point, so "0.1" is exactly 100m and "1.5Gi" exactly 1610612736000m. A value
@@ -31,6 +31,7 @@
  *   malformed:  "quantities must match the regular expression
  *                '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
  *   bad suffix: "unable to parse quantity's suffix" ("1e", "1K", "1Kii")
+ *   no digits:  "unable to parse numeric part of quantity" ("-", ".", "Gi")
  *   too large:  "quantity is too large: <s> (at most 9223372036854775807m is
  *               supported)" (ours; Kubernetes caps such values instead). */
 int wf_quantity_parse(const char *s, int64_t *milli_out, wf_err *err);

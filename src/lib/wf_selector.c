@@ -83,13 +83,27 @@ static void wf__quote(wf_buf *b, const char *s)
 		} else if (n == 0 || c < 0x20 || c == 0x7f) {
 			const char *esc = NULL;
 			switch (c) {
-			case '\a': esc = "\\a"; break;
-			case '\b': esc = "\\b"; break;
-			case '\f': esc = "\\f"; break;
-			case '\n': esc = "\\n"; break;
-			case '\r': esc = "\\r"; break;
-			case '\t': esc = "\\t"; break;
-			case '\v': esc = "\\v"; break;
+			case '\a':
+				esc = "\\a";
+				break;
+			case '\b':
+				esc = "\\b";
+				break;
+			case '\f':
+				esc = "\\f";
+				break;
+			case '\n':
+				esc = "\\n";
+				break;
+			case '\r':
+				esc = "\\r";
+				break;
+			case '\t':
+				esc = "\\t";
+				break;
+			case '\v':
+				esc = "\\v";
+				break;
 			}
 			if (esc)
 				wf_buf_puts(b, esc);
@@ -264,11 +278,21 @@ static void wf__lex(wf__lparser *p, const char *s)
 			case '!':
 				k = s[1] == '=' ? (n = 2, WF__T_NEQ) : WF__T_NOT;
 				break;
-			case '(': k = WF__T_OPEN; break;
-			case ')': k = WF__T_CLOSE; break;
-			case ',': k = WF__T_COMMA; break;
-			case '>': k = WF__T_GT; break;
-			default: k = WF__T_LT; break;
+			case '(':
+				k = WF__T_OPEN;
+				break;
+			case ')':
+				k = WF__T_CLOSE;
+				break;
+			case ',':
+				k = WF__T_COMMA;
+				break;
+			case '>':
+				k = WF__T_GT;
+				break;
+			default:
+				k = WF__T_LT;
+				break;
 			}
 			wf__push_tok(p, k, s, n);
 			s += n;
@@ -458,11 +482,19 @@ static int wf__parse_requirement(wf__lparser *p, wf_sel_req *out)
 
 	t = wf__next(p, false);
 	switch (t.kind) {
-	case WF__T_IN: op = WF_SEL_IN; break;
-	case WF__T_NOTIN: op = WF_SEL_NOTIN; break;
+	case WF__T_IN:
+		op = WF_SEL_IN;
+		break;
+	case WF__T_NOTIN:
+		op = WF_SEL_NOTIN;
+		break;
 	case WF__T_EQ:
-	case WF__T_DEQ: op = WF_SEL_EQ; break;
-	case WF__T_NEQ: op = WF_SEL_NEQ; break;
+	case WF__T_DEQ:
+		op = WF_SEL_EQ;
+		break;
+	case WF__T_NEQ:
+		op = WF_SEL_NEQ;
+		break;
 	case WF__T_GT:
 	case WF__T_LT:
 		wf_buf_printf(&p->msg, "operator '%s' is not supported",
@@ -550,8 +582,8 @@ static int wf__unescape(wf__str v, char **out, wf_buf *msg)
 	for (size_t i = 0; i < v.n; i++) {
 		char c = v.p[i];
 		if (c == ',' || c == '=') {
-			wf_buf_printf(msg, "invalid field selector: unescaped character in value: %d",
-				      c);
+			wf_buf_printf(
+			    msg, "invalid field selector: unescaped character in value: %d", c);
 			wf_buf_free(&b);
 			return -1;
 		}
@@ -587,8 +619,8 @@ static int wf__unescape(wf__str v, char **out, wf_buf *msg)
 static int wf__parse_field_term(const char *sel, wf__str term, wf__reqs *rs, wf_buf *msg)
 {
 	size_t i = 0;
-	while (i < term.n && term.p[i] != '=' && !(term.p[i] == '!' && i + 1 < term.n &&
-						   term.p[i + 1] == '='))
+	while (i < term.n && term.p[i] != '=' &&
+	       !(term.p[i] == '!' && i + 1 < term.n && term.p[i + 1] == '='))
 		i++;
 	if (i == term.n) {
 		wf_buf_puts(msg, "invalid selector: '");
@@ -604,10 +636,10 @@ static int wf__parse_field_term(const char *sel, wf__str term, wf__reqs *rs, wf_
 	if (wf__unescape((wf__str){term.p + i + oplen, term.n - i - oplen}, &value, msg) < 0)
 		return -1;
 	wf_sel_req r = {
-		.key = wf_xstrndup(term.p, i),
-		.op = op,
-		.values = wf_xmalloc(sizeof(char *)),
-		.nvalues = 1,
+	    .key = wf_xstrndup(term.p, i),
+	    .op = op,
+	    .values = wf_xmalloc(sizeof(char *)),
+	    .nvalues = 1,
 	};
 	r.values[0] = value;
 	wf__reqs_push(rs, &r);

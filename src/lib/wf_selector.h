@@ -34,11 +34,11 @@
 #include "lib/wf_err.h"
 
 typedef enum wf_sel_op {
-	WF_SEL_EQ,        /* = or == */
-	WF_SEL_NEQ,       /* != */
-	WF_SEL_IN,        /* in (...) */
-	WF_SEL_NOTIN,     /* notin (...) */
-	WF_SEL_EXISTS,    /* key */
+	WF_SEL_EQ,	  /* = or == */
+	WF_SEL_NEQ,	  /* != */
+	WF_SEL_IN,	  /* in (...) */
+	WF_SEL_NOTIN,	  /* notin (...) */
+	WF_SEL_EXISTS,	  /* key */
 	WF_SEL_NOTEXISTS, /* !key */
 } wf_sel_op;
 

@@ -17,34 +17,34 @@
 #define WF__EMPTY "must be non-empty"
 #define WF__NO_DOTS "must not contain dots"
 #define WF__LABEL_RE                                                                               \
-	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "  \
-	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "  \
+	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "   \
+	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "   \
 	"regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 #define WF__SUBDOMAIN_RE                                                                           \
-	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' " \
-	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "     \
+	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "  \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "      \
 	"regex used for validation is "                                                            \
 	"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 #define WF__DNS1035_RE                                                                             \
-	"a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with " \
-	"an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "   \
+	"a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "  \
+	"an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "    \
 	"'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 #define WF__QNAME_RE                                                                               \
-	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "  \
-	"an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for " \
+	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "   \
+	"an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "  \
 	"validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
 #define WF__LABEL_VALUE_RE                                                                         \
-	"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "  \
-	"or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "     \
-	"'my_value',  or '12345', regex used for validation is "                                  \
+	"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "   \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "      \
+	"'my_value',  or '12345', regex used for validation is "                                   \
 	"'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
 #define WF__ENV_RE                                                                                 \
-	"a valid environment variable name must consist of alphabetic characters, digits, '_', "  \
-	"'-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  "  \
+	"a valid environment variable name must consist of alphabetic characters, digits, '_', "   \
+	"'-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  "   \
 	"or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
 #define WF__CMKEY_RE                                                                               \
-	"a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "      \
-	"'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "               \
+	"a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "       \
+	"'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "                \
 	"'[-._a-zA-Z0-9]+')"
 #define WF__DOT "must not be '.'"
 #define WF__DOTDOT "must not be '..'"
@@ -120,10 +120,10 @@ static unsigned wf__chdir(const char *s)
 const char *wf_check_dns1123_subdomain(const char *s)
 {
 	static const char *const msg[4] = {
-		NULL,
-		WF__MAXLEN253,
-		WF__SUBDOMAIN_RE,
-		WF__MAXLEN253 "; " WF__SUBDOMAIN_RE,
+	    NULL,
+	    WF__MAXLEN253,
+	    WF__SUBDOMAIN_RE,
+	    WF__MAXLEN253 "; " WF__SUBDOMAIN_RE,
 	};
 	s = s ? s : "";
 	size_t n = strlen(s);
@@ -133,8 +133,8 @@ const char *wf_check_dns1123_subdomain(const char *s)
 const char *wf_check_dns1123_label(const char *s)
 {
 	static const char *const msg[2][3] = {
-		{NULL, WF__NO_DOTS, WF__LABEL_RE},
-		{WF__MAXLEN63, WF__MAXLEN63 "; " WF__NO_DOTS, WF__MAXLEN63 "; " WF__LABEL_RE},
+	    {NULL, WF__NO_DOTS, WF__LABEL_RE},
+	    {WF__MAXLEN63, WF__MAXLEN63 "; " WF__NO_DOTS, WF__MAXLEN63 "; " WF__LABEL_RE},
 	};
 	s = s ? s : "";
 	size_t n = strlen(s);
@@ -147,10 +147,10 @@ const char *wf_check_dns1123_label(const char *s)
 const char *wf_check_dns1035_label(const char *s)
 {
 	static const char *const msg[4] = {
-		NULL,
-		WF__MAXLEN63,
-		WF__DNS1035_RE,
-		WF__MAXLEN63 "; " WF__DNS1035_RE,
+	    NULL,
+	    WF__MAXLEN63,
+	    WF__DNS1035_RE,
+	    WF__MAXLEN63 "; " WF__DNS1035_RE,
 	};
 	s = s ? s : "";
 	size_t n = strlen(s);
@@ -168,16 +168,19 @@ const char *wf_check_dns1035_label(const char *s)
 #define WF__N2 "name part " WF__MAXLEN63
 #define WF__N3 WF__N2 "; name part " WF__QNAME_RE
 #define WF__N4 "name part " WF__QNAME_RE
-#define WF__QROW(P) {P, P "; " WF__N1, P "; " WF__N2, P "; " WF__N3, P "; " WF__N4}
+#define WF__QROW(P)                                                                                \
+	{                                                                                          \
+		P, P "; " WF__N1, P "; " WF__N2, P "; " WF__N3, P "; " WF__N4                      \
+	}
 
 const char *wf_check_qualified_name(const char *s)
 {
 	static const char *const msg[5][5] = {
-		{NULL, WF__N1, WF__N2, WF__N3, WF__N4},
-		WF__QROW(WF__P1),
-		WF__QROW(WF__P2),
-		WF__QROW(WF__P3),
-		WF__QROW(WF__P4),
+	    {NULL, WF__N1, WF__N2, WF__N3, WF__N4},
+	    WF__QROW(WF__P1),
+	    WF__QROW(WF__P2),
+	    WF__QROW(WF__P3),
+	    WF__QROW(WF__P4),
 	};
 	s = s ? s : "";
 	const char *slash = strchr(s, '/');
@@ -189,12 +192,13 @@ const char *wf_check_qualified_name(const char *s)
 			       "prefix and '/' (e.g. 'example.com/MyName')";
 		size_t plen = (size_t)(slash - s);
 		name = slash + 1;
+		bool toolong = plen > 253, bad = !wf__is_subdomain(s, plen);
 		if (plen == 0)
 			pstate = 1;
+		else if (toolong)
+			pstate = bad ? 4 : 2;
 		else
-			pstate = (plen > 253 ? 2 : 0) + (wf__is_subdomain(s, plen) ? 0 : 3);
-		if (pstate == 5)
-			pstate = 4;
+			pstate = bad ? 3 : 0;
 	}
 	size_t n = strlen(name);
 	bool ok = wf__is_qname_part(name, n);
@@ -211,10 +215,10 @@ const char *wf_check_qualified_name(const char *s)
 const char *wf_check_label_value(const char *s)
 {
 	static const char *const msg[4] = {
-		NULL,
-		WF__MAXLEN63,
-		WF__LABEL_VALUE_RE,
-		WF__MAXLEN63 "; " WF__LABEL_VALUE_RE,
+	    NULL,
+	    WF__MAXLEN63,
+	    WF__LABEL_VALUE_RE,
+	    WF__MAXLEN63 "; " WF__LABEL_VALUE_RE,
 	};
 	s = s ? s : "";
 	size_t n = strlen(s);
@@ -225,9 +229,9 @@ const char *wf_check_label_value(const char *s)
 const char *wf_check_env_var_name(const char *s)
 {
 	static const char *const msg[2][4] = {
-		{NULL, WF__DOT, WF__DOTDOT, WF__DOTDOT_PFX},
-		{WF__ENV_RE, WF__ENV_RE "; " WF__DOT, WF__ENV_RE "; " WF__DOTDOT,
-		 WF__ENV_RE "; " WF__DOTDOT_PFX},
+	    {NULL, WF__DOT, WF__DOTDOT, WF__DOTDOT_PFX},
+	    {WF__ENV_RE, WF__ENV_RE "; " WF__DOT, WF__ENV_RE "; " WF__DOTDOT,
+	     WF__ENV_RE "; " WF__DOTDOT_PFX},
 	};
 	s = s ? s : "";
 	bool ok = s[0] != '\0' && !(s[0] >= '0' && s[0] <= '9');
@@ -239,18 +243,18 @@ const char *wf_check_env_var_name(const char *s)
 const char *wf_check_config_map_key(const char *s)
 {
 	static const char *const msg[2][2][4] = {
-		{
-			{NULL, WF__DOT, WF__DOTDOT, WF__DOTDOT_PFX},
-			{WF__CMKEY_RE, WF__CMKEY_RE "; " WF__DOT, WF__CMKEY_RE "; " WF__DOTDOT,
-			 WF__CMKEY_RE "; " WF__DOTDOT_PFX},
-		},
-		{
-			{WF__MAXLEN253, WF__MAXLEN253 "; " WF__DOT, WF__MAXLEN253 "; " WF__DOTDOT,
-			 WF__MAXLEN253 "; " WF__DOTDOT_PFX},
-			{WF__MAXLEN253 "; " WF__CMKEY_RE, WF__MAXLEN253 "; " WF__CMKEY_RE "; " WF__DOT,
-			 WF__MAXLEN253 "; " WF__CMKEY_RE "; " WF__DOTDOT,
-			 WF__MAXLEN253 "; " WF__CMKEY_RE "; " WF__DOTDOT_PFX},
-		},
+	    {
+		{NULL, WF__DOT, WF__DOTDOT, WF__DOTDOT_PFX},
+		{WF__CMKEY_RE, WF__CMKEY_RE "; " WF__DOT, WF__CMKEY_RE "; " WF__DOTDOT,
+		 WF__CMKEY_RE "; " WF__DOTDOT_PFX},
+	    },
+	    {
+		{WF__MAXLEN253, WF__MAXLEN253 "; " WF__DOT, WF__MAXLEN253 "; " WF__DOTDOT,
+		 WF__MAXLEN253 "; " WF__DOTDOT_PFX},
+		{WF__MAXLEN253 "; " WF__CMKEY_RE, WF__MAXLEN253 "; " WF__CMKEY_RE "; " WF__DOT,
+		 WF__MAXLEN253 "; " WF__CMKEY_RE "; " WF__DOTDOT,
+		 WF__MAXLEN253 "; " WF__CMKEY_RE "; " WF__DOTDOT_PFX},
+	    },
 	};
 	s = s ? s : "";
 	size_t n = strlen(s);

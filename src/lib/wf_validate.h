@@ -17,7 +17,8 @@
 
 #include <stdbool.h>
 
-/* DNS-1123 subdomain: <= 253 chars, [a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)* */
+/* DNS-1123 subdomain: <= 253 chars, [a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*
+ */
 const char *wf_check_dns1123_subdomain(const char *s);
 /* DNS-1123 label: <= 63 chars, [a-z0-9]([-a-z0-9]*[a-z0-9])?; a valid
  * subdomain with dots gets "must not contain dots". */

@@ -16,7 +16,11 @@
 
 static void wf__ns_defaults(json_t *obj)
 {
-	json_t *spec = wf_json_obj_ensure(obj, "spec");
+	/* Fields of the wrong type are left for validation to report. */
+	json_t *spec = json_object_get(obj, "spec");
+	if (spec && !json_is_null(spec) && !json_is_object(spec))
+		return;
+	spec = wf_json_obj_ensure(obj, "spec");
 	if (!json_object_get(spec, "finalizers")) {
 		json_t *f = json_array();
 		json_array_append_new(f, json_string("kubernetes"));
@@ -28,8 +32,10 @@ static void wf__ns_defaults(json_t *obj)
 	/* The well-known name label, as the NamespaceDefaultLabelName gate does. */
 	json_t *md = json_object_get(obj, "metadata");
 	const char *name = wf_json_str(md, "name");
-	if (name && json_is_object(md)) {
-		json_t *labels = wf_json_obj_ensure(md, "labels");
+	json_t *labels = json_object_get(md, "labels");
+	if (name && json_is_object(md) &&
+	    (!labels || json_is_null(labels) || json_is_object(labels))) {
+		labels = wf_json_obj_ensure(md, "labels");
 		json_object_set_new(labels, "kubernetes.io/metadata.name", json_string(name));
 	}
 }
@@ -39,6 +45,31 @@ static void wf__ns_prepare_create(json_t *obj)
 	json_t *status = json_object();
 	json_object_set_new(status, "phase", json_string("Active"));
 	json_object_set_new(obj, "status", status);
+}
+
+static void wf__ns_validate(const json_t *obj, const json_t *old, wf_causes *c)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (spec && !json_is_null(spec) && !json_is_object(spec)) {
+		wf_causes_invalid(c, "spec", spec, "must be an object");
+		return;
+	}
+	json_t *fin = json_object_get(spec, "finalizers");
+	if (!fin || json_is_null(fin))
+		return;
+	if (!json_is_array(fin)) {
+		wf_causes_invalid(c, "spec.finalizers", fin, "must be a list of strings");
+		return;
+	}
+	size_t i;
+	json_t *f;
+	json_array_foreach(fin, i, f)
+	{
+		char field[64];
+		snprintf(field, sizeof field, "spec.finalizers[%zu]", i);
+		if (!json_is_string(f) || wf_check_qualified_name(json_string_value(f)))
+			wf_causes_invalid(c, field, f, "must be a qualified name");
+	}
 }
 
 static const char *const wf__ns_fields[] = {"status.phase", NULL};
@@ -57,6 +88,7 @@ const wf_kind wf_kind_namespace = {
 	.fields = wf__ns_fields,
 	.defaults = wf__ns_defaults,
 	.prepare_create = wf__ns_prepare_create,
+	.validate = wf__ns_validate,
 };
 
 /* ---- ConfigMap and Secret -------------------------------------------- */

@@ -40,7 +40,12 @@ static void wf__job_defaults(json_t *obj)
 		const char *uid = wf_json_path_str(obj, "metadata.uid");
 		const char *name = wf_json_path_str(obj, "metadata.name");
 		json_t *tmpl = json_object_get(spec, "template");
-		if (uid && name && json_is_object(tmpl)) {
+		json_t *tmd = json_object_get(tmpl, "metadata");
+		json_t *tlabels = json_object_get(tmd, "labels");
+		/* Fields of the wrong type are left for validation to report. */
+		bool typed = (!tmd || json_is_null(tmd) || json_is_object(tmd)) &&
+			     (!tlabels || json_is_null(tlabels) || json_is_object(tlabels));
+		if (uid && name && json_is_object(tmpl) && typed) {
 			json_t *md = wf_json_obj_ensure(tmpl, "metadata");
 			json_t *labels = wf_json_obj_ensure(md, "labels");
 			json_object_set_new(labels, WF_JOB_UID_LABEL, json_string(uid));
@@ -110,6 +115,9 @@ static void wf__job_validate(const json_t *obj, const json_t *old, wf_causes *c)
 		wf_causes_required(c, "spec.template");
 		return;
 	}
+	json_t *tmd = json_object_get(tmpl, "metadata");
+	if (tmd && !json_is_null(tmd) && !json_is_object(tmd))
+		wf_causes_invalid(c, "spec.template.metadata", tmd, "must be an object");
 	json_t *tspec = json_object_get(tmpl, "spec");
 	wf_validate_pod_spec(tspec, "spec.template.spec", c);
 	json_t *rp = json_object_get(tspec, "restartPolicy");

@@ -51,8 +51,11 @@ static void wf__default_container(json_t *ctr)
 	} else if (json_is_object(res)) {
 		/* Requests default to limits, as Kubernetes does. */
 		json_t *lim = json_object_get(res, "limits");
-		if (json_is_object(lim) && json_object_size(lim)) {
-			json_t *req = wf_json_obj_ensure(res, "requests");
+		json_t *req = json_object_get(res, "requests");
+		/* requests of the wrong type are left for validation to report */
+		if (json_is_object(lim) && json_object_size(lim) &&
+		    (!req || json_is_null(req) || json_is_object(req))) {
+			req = wf_json_obj_ensure(res, "requests");
 			const char *k;
 			json_t *v;
 			json_object_foreach(lim, k, v)

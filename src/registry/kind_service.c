@@ -5,6 +5,7 @@
  */
 #include "registry/kinds.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,6 +86,14 @@ static void wf__svc_validate(const json_t *obj, const json_t *old, wf_causes *c)
 		}
 	}
 	wf_validate_labels(json_object_get(spec, "selector"), "spec.selector", c);
+	json_t *cip = json_object_get(spec, "clusterIP");
+	const char *ip = json_string_value(cip);
+	unsigned char addr[16];
+	if (cip && !json_is_null(cip) &&
+	    (!ip || (ip[0] && strcmp(ip, "None") && inet_pton(AF_INET, ip, addr) != 1 &&
+		     inet_pton(AF_INET6, ip, addr) != 1)))
+		wf_causes_invalid(c, "spec.clusterIP", cip,
+				  "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
 }
 
 static void wf__svc_validate_update(const json_t *obj, const json_t *old, wf_causes *c)

@@ -28,6 +28,10 @@
  * unwatch: a thread-local marks "this thread holds mu for this store", and
  * unwatch then only marks the watcher dead; the publisher frees it at the
  * end of the batch.
+ *
+ * Close frees the backend and the window, but the hub itself (its mutex and
+ * the list) lives on until the last watch is unwatched, so that unwatch
+ * stays safe during and after close.
  */
 #include "store/store_backend.h"
 
@@ -60,7 +64,8 @@ struct wf_store {
 	void *be;
 
 	pthread_mutex_t mu;
-	bool closed;
+	bool closed; /* close began: no new watches */
+	bool ended;  /* close done: the last unwatch frees the hub */
 	int64_t published;
 	int64_t compacted;
 	wf_store_event **ring;
@@ -192,6 +197,18 @@ static void wf__watch_unlink(wf_store *s, wf_watch *w)
 	w->prev = w->next = NULL;
 }
 
+/* Free the watches that callbacks unwatched (under s->mu). */
+static void wf__reap_dead(wf_store *s)
+{
+	for (wf_watch *w = s->watchers, *next; w; w = next) {
+		next = w->next;
+		if (w->dead) {
+			wf__watch_unlink(s, w);
+			wf__watch_free(w);
+		}
+	}
+}
+
 static void wf__hub_free(wf_store *s)
 {
 	while (s->ring_count)
@@ -218,19 +235,23 @@ void wf_store_close(wf_store *s)
 	/* The writer may still publish the writes it had queued. */
 	s->ops->close(s->be);
 
+	s->ops = NULL;
+	s->be = NULL;
+
 	pthread_mutex_lock(&s->mu);
 	wf__in_callbacks = s;
 	for (wf_watch *w = s->watchers; w; w = w->next)
 		if (!w->dead)
 			w->fn(w->ctx, NULL);
 	wf__in_callbacks = NULL;
-	while (s->watchers) {
-		wf_watch *w = s->watchers;
-		wf__watch_unlink(s, w);
-		wf__watch_free(w);
-	}
+	wf__reap_dead(s);
+	while (s->ring_count)
+		wf__ring_drop_oldest(s);
+	s->ended = true;
+	bool last = !s->watchers;
 	pthread_mutex_unlock(&s->mu);
-	wf__hub_free(s);
+	if (last)
+		wf__hub_free(s);
 }
 
 /* ---- publishing --------------------------------------------------------- */
@@ -274,14 +295,7 @@ void wf__store_publish(wf_store *s, wf_store_event **evs, size_t n)
 				w->fn(w->ctx, evs[i]);
 	}
 	wf__in_callbacks = outer;
-
-	for (wf_watch *w = s->watchers, *next; w; w = next) {
-		next = w->next;
-		if (w->dead) {
-			wf__watch_unlink(s, w);
-			wf__watch_free(w);
-		}
-	}
+	wf__reap_dead(s);
 	for (size_t i = 0; i < n; i++) {
 		if (evs[i]->rev > s->compacted)
 			wf__ring_push(s, evs[i]);
@@ -343,7 +357,8 @@ static bool wf__key_ok(const char *key, wf_err *err, int *rc)
 		return false;
 	}
 	if (strnlen(key, WF_STORE_MAX_KEY + 1) > WF_STORE_MAX_KEY) {
-		*rc = wf_err_set(err, WF_EINVAL, "store key longer than %d bytes", WF_STORE_MAX_KEY);
+		*rc =
+		    wf_err_set(err, WF_EINVAL, "store key longer than %d bytes", WF_STORE_MAX_KEY);
 		return false;
 	}
 	return true;
@@ -362,8 +377,8 @@ static bool wf__prefix_ok(const char **p, const char *what, wf_err *err, int *rc
 	return true;
 }
 
-int wf_store_watch(wf_store *s, const char *prefix, int64_t after_rev, wf_watch_fn fn,
-		   void *ctx, wf_watch **out, wf_err *err)
+int wf_store_watch(wf_store *s, const char *prefix, int64_t after_rev, wf_watch_fn fn, void *ctx,
+		   wf_watch **out, wf_err *err)
 {
 	int rc = 0;
 	if (out)
@@ -458,8 +473,11 @@ void wf_store_unwatch(wf_watch *w)
 	pthread_mutex_lock(&s->mu);
 	wf__watch_unlink(s, w);
 	s->nwatchers--;
+	bool last = s->ended && !s->watchers;
 	pthread_mutex_unlock(&s->mu);
 	wf__watch_free(w);
+	if (last)
+		wf__hub_free(s);
 }
 
 /* ---- wrappers ----------------------------------------------------------- */
@@ -535,8 +553,9 @@ static bool wf__value_ok(const char *value, size_t len, wf_err *err, int *rc)
 		return false;
 	}
 	if (len > WF_STORE_MAX_VALUE) {
-		*rc = wf_err_set(err, WF_ETOOBIG, "store value of %zu bytes is over the %d byte limit",
-				 len, WF_STORE_MAX_VALUE);
+		*rc = wf_err_set(err, WF_ETOOBIG,
+				 "store value of %zu bytes is over the %d byte limit", len,
+				 WF_STORE_MAX_VALUE);
 		return false;
 	}
 	return true;
@@ -552,8 +571,8 @@ static bool wf__expect_ok(int64_t expect_rev, wf_err *err, int *rc)
 	return true;
 }
 
-int wf_store_create(wf_store *s, const char *key, const char *value, size_t len,
-		    int64_t *rev_out, wf_err *err)
+int wf_store_create(wf_store *s, const char *key, const char *value, size_t len, int64_t *rev_out,
+		    wf_err *err)
 {
 	int rc = 0;
 	int64_t rev = 0;
@@ -565,8 +584,8 @@ int wf_store_create(wf_store *s, const char *key, const char *value, size_t len,
 	return rc;
 }
 
-int wf_store_update(wf_store *s, const char *key, const char *value, size_t len,
-		    int64_t expect_rev, int64_t *rev_out, wf_err *err)
+int wf_store_update(wf_store *s, const char *key, const char *value, size_t len, int64_t expect_rev,
+		    int64_t *rev_out, wf_err *err)
 {
 	int rc = 0;
 	int64_t rev = 0;

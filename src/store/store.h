@@ -23,7 +23,8 @@
  *
  * Threads: every function here may be called from any thread concurrently,
  * except wf_store_close, which must be the last call on the store (no call may
- * be in progress or start once it begins).
+ * be in progress or start once it begins) but for wf_store_unwatch, which
+ * stays valid, and is still needed, for the watches the store had.
  */
 #ifndef WF_STORE_H
 #define WF_STORE_H
@@ -34,7 +35,7 @@
 
 #include "lib/wf_err.h"
 
-#define WF_STORE_MAX_KEY 4096            /* bytes, without the NUL */
+#define WF_STORE_MAX_KEY 4096		 /* bytes, without the NUL */
 #define WF_STORE_MAX_VALUE (1536 * 1024) /* etcd's default request limit */
 
 typedef struct wf_store wf_store;
@@ -72,14 +73,14 @@ typedef enum wf_event_type {
 typedef struct wf_store_event {
 	int refcount; /* atomic; use wf_store_event_ref/unref */
 	wf_event_type type;
-	int64_t rev;        /* revision of this change (mod_rev, or the delete's revision) */
+	int64_t rev;	    /* revision of this change (mod_rev, or the delete's revision) */
 	int64_t create_rev; /* create revision of the key */
 	char *key;
 	char *value; /* PUT: new value; DELETE: last value */
 	size_t value_len;
 	char *prev_value; /* PUT of an existing key: the value before; else NULL */
 	size_t prev_len;
-	void *cache[2]; /* free for the watch layer: encodings cached per event */
+	void *cache[2];		    /* free for the watch layer: encodings cached per event */
 	void (*cache_free)(void *); /* frees each non-NULL cache slot on last unref */
 } wf_store_event;
 
@@ -91,8 +92,8 @@ void wf_store_event_unref(wf_store_event *ev);
 typedef struct wf_store_options {
 	/* SQLite */
 	const char *path;      /* database file; "-wal" and "-shm" files live beside it */
-	int cache_kib;         /* page cache per connection, default 2048 (0 = default) */
-	int readers;           /* read connections in the pool, default 4 (0 = default) */
+	int cache_kib;	       /* page cache per connection, default 2048 (0 = default) */
+	int readers;	       /* read connections in the pool, default 4 (0 = default) */
 	size_t history_window; /* recent events kept in memory, default 4096 (0 = default) */
 } wf_store_options;
 
@@ -106,9 +107,9 @@ typedef struct wf_store_options {
 int wf_store_open_sqlite(const wf_store_options *opts, wf_store **out, wf_err *err);
 /*
  * Stop the writer (writes already queued are committed and answered), end
- * every watch (its callback gets NULL, once; the wf_watch is then freed by
- * the store and must not be passed to wf_store_unwatch), close and free.
- * NULL is fine.
+ * every watch (its callback gets NULL, once), close and free. Each watch
+ * must still be released with wf_store_unwatch, during or after the close;
+ * the last one frees what is left of the store. NULL is fine.
  */
 void wf_store_close(wf_store *s);
 
@@ -151,10 +152,10 @@ int wf_store_count(wf_store *s, const char *prefix, int64_t *count_out, wf_err *
  * size limits, -WF_EIO when the commit failed (nothing of it is visible),
  * -WF_ECLOSED when the store is closing.
  */
-int wf_store_create(wf_store *s, const char *key, const char *value, size_t len,
+int wf_store_create(wf_store *s, const char *key, const char *value, size_t len, int64_t *rev_out,
+		    wf_err *err);
+int wf_store_update(wf_store *s, const char *key, const char *value, size_t len, int64_t expect_rev,
 		    int64_t *rev_out, wf_err *err);
-int wf_store_update(wf_store *s, const char *key, const char *value, size_t len,
-		    int64_t expect_rev, int64_t *rev_out, wf_err *err);
 int wf_store_delete(wf_store *s, const char *key, int64_t expect_rev, int64_t *rev_out,
 		    wf_kv *old_out, wf_err *err);
 
@@ -177,17 +178,19 @@ int wf_store_compact(wf_store *s, int64_t rev, wf_err *err);
  * concurrently for one watch, and must not block or call back into the store,
  * except that it may call wf_store_unwatch (on its own watch or another).
  * After wf_store_unwatch returns, fn is never called again. When the store
- * closes, fn is called once with NULL.
+ * closes, fn is called once with NULL (and the watch still awaits its
+ * wf_store_unwatch).
  * On error fn may have seen part of the backlog; nothing is delivered after.
  * On success *out is the handle for wf_store_unwatch.
  */
 typedef void (*wf_watch_fn)(void *ctx, wf_store_event *ev);
-int wf_store_watch(wf_store *s, const char *prefix, int64_t after_rev, wf_watch_fn fn,
-		   void *ctx, wf_watch **out, wf_err *err);
+int wf_store_watch(wf_store *s, const char *prefix, int64_t after_rev, wf_watch_fn fn, void *ctx,
+		   wf_watch **out, wf_err *err);
 /*
- * End a watch and free it. Waits for a callback of this watch that another
- * thread is running, so do not call it while holding a lock that fn takes.
- * NULL is fine.
+ * End a watch and free it; exactly once per successful wf_store_watch, also
+ * after the store was closed. Waits for a callback of this watch that
+ * another thread is running, so do not call it while holding a lock that fn
+ * takes. NULL is fine.
  */
 void wf_store_unwatch(wf_watch *w);
 

@@ -43,10 +43,13 @@
  * pages; it runs PASSIVE checkpoints, which never block the writer or the
  * readers.
  *
- * One process, one store: open takes flock(LOCK_EX) on the database file
- * through a descriptor of its own, held until close (flock does not mix
- * with the fcntl locks SQLite uses, and the descriptor is closed only after
- * every connection, so SQLite's locks are never dropped by it).
+ * One database, one store: before SQLite opens the file, open creates it
+ * (mode 0600: it holds Secrets) and takes flock(LOCK_EX) through a
+ * descriptor of its own, held until close (flock does not mix with the
+ * fcntl locks SQLite uses). Closing any descriptor of a file drops the
+ * process's fcntl locks on it, so that descriptor is closed only after every
+ * connection of its store, and a second open in the same process is refused
+ * from a table of open files (device, inode) before it opens one.
  *
  * Reads: `readers` connections (query_only), each used by one thread at a
  * time, taken from a free list; WAL lets them read a snapshot while the
@@ -61,6 +64,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/wf_mem.h"
@@ -109,18 +113,18 @@ enum {
 };
 
 static const char *const wf__sq_wsql[W_N] = {
-	[W_BEGIN] = "BEGIN IMMEDIATE",
-	[W_COMMIT] = "COMMIT",
-	[W_ROLLBACK] = "ROLLBACK",
-	[W_EXISTS] = "SELECT 1 FROM kv WHERE key = ?1",
-	[W_SELECT] = "SELECT create_rev, mod_rev, value FROM kv WHERE key = ?1",
-	[W_INSERT] = "INSERT INTO kv(key, create_rev, mod_rev, value) VALUES (?1, ?2, ?2, ?3)",
-	[W_UPDATE] = "UPDATE kv SET mod_rev = ?2, value = ?3 WHERE key = ?1",
-	[W_DELETE] = "DELETE FROM kv WHERE key = ?1",
-	[W_LOG] = "INSERT INTO log(rev, type, key, create_rev, value, prev) "
-		  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[W_SET_COMPACTED] = "UPDATE meta SET value = ?1 WHERE name = 'compacted'",
-	[W_TRIM_LOG] = "DELETE FROM log WHERE rev <= ?1",
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_COMMIT] = "COMMIT",
+    [W_ROLLBACK] = "ROLLBACK",
+    [W_EXISTS] = "SELECT 1 FROM kv WHERE key = ?1",
+    [W_SELECT] = "SELECT create_rev, mod_rev, value FROM kv WHERE key = ?1",
+    [W_INSERT] = "INSERT INTO kv(key, create_rev, mod_rev, value) VALUES (?1, ?2, ?2, ?3)",
+    [W_UPDATE] = "UPDATE kv SET mod_rev = ?2, value = ?3 WHERE key = ?1",
+    [W_DELETE] = "DELETE FROM kv WHERE key = ?1",
+    [W_LOG] = "INSERT INTO log(rev, type, key, create_rev, value, prev) "
+	      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_SET_COMPACTED] = "UPDATE meta SET value = ?1 WHERE name = 'compacted'",
+    [W_TRIM_LOG] = "DELETE FROM log WHERE rev <= ?1",
 };
 
 enum {
@@ -140,34 +144,34 @@ enum {
 };
 
 #define WF__SQ_REV_SQL                                                                             \
-	"SELECT max(coalesce((SELECT value FROM meta WHERE name = 'compacted'), 0), "             \
+	"SELECT max(coalesce((SELECT value FROM meta WHERE name = 'compacted'), 0), "              \
 	"coalesce((SELECT max(rev) FROM log), 0))"
-#define WF__SQ_RANGE_SQL(cond) "SELECT key, create_rev, mod_rev, value FROM kv WHERE " cond \
-			       " ORDER BY key LIMIT ?3"
+#define WF__SQ_RANGE_SQL(cond)                                                                     \
+	"SELECT key, create_rev, mod_rev, value FROM kv WHERE " cond " ORDER BY key LIMIT ?3"
 
 static const char *const wf__sq_rsql[R_N] = {
-	[R_BEGIN] = "BEGIN",
-	[R_END] = "ROLLBACK",
-	[R_GET] = "SELECT create_rev, mod_rev, value FROM kv WHERE key = ?1",
-	[R_REV] = WF__SQ_REV_SQL,
-	[R_COMPACTED] = "SELECT value FROM meta WHERE name = 'compacted'",
-	[R_RANGE_GE] = WF__SQ_RANGE_SQL("key >= ?1"),
-	[R_RANGE_GE_LT] = WF__SQ_RANGE_SQL("key >= ?1 AND key < ?2"),
-	[R_RANGE_GT] = WF__SQ_RANGE_SQL("key > ?1"),
-	[R_RANGE_GT_LT] = WF__SQ_RANGE_SQL("key > ?1 AND key < ?2"),
-	[R_COUNT] = "SELECT count(*) FROM kv WHERE key >= ?1",
-	[R_COUNT_LT] = "SELECT count(*) FROM kv WHERE key >= ?1 AND key < ?2",
-	[R_HISTORY] = "SELECT rev, type, key, create_rev, value, prev FROM log "
-		      "WHERE rev > ?1 AND rev <= ?2 ORDER BY rev",
+    [R_BEGIN] = "BEGIN",
+    [R_END] = "ROLLBACK",
+    [R_GET] = "SELECT create_rev, mod_rev, value FROM kv WHERE key = ?1",
+    [R_REV] = WF__SQ_REV_SQL,
+    [R_COMPACTED] = "SELECT value FROM meta WHERE name = 'compacted'",
+    [R_RANGE_GE] = WF__SQ_RANGE_SQL("key >= ?1"),
+    [R_RANGE_GE_LT] = WF__SQ_RANGE_SQL("key >= ?1 AND key < ?2"),
+    [R_RANGE_GT] = WF__SQ_RANGE_SQL("key > ?1"),
+    [R_RANGE_GT_LT] = WF__SQ_RANGE_SQL("key > ?1 AND key < ?2"),
+    [R_COUNT] = "SELECT count(*) FROM kv WHERE key >= ?1",
+    [R_COUNT_LT] = "SELECT count(*) FROM kv WHERE key >= ?1 AND key < ?2",
+    [R_HISTORY] = "SELECT rev, type, key, create_rev, value, prev FROM log "
+		  "WHERE rev > ?1 AND rev <= ?2 ORDER BY rev",
 };
 
 static const char wf__sq_schema[] =
-	"CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"CREATE TABLE kv(key BLOB PRIMARY KEY, create_rev INTEGER NOT NULL,"
-	" mod_rev INTEGER NOT NULL, value BLOB NOT NULL);"
-	"CREATE TABLE log(rev INTEGER PRIMARY KEY, type INTEGER NOT NULL, key BLOB NOT NULL,"
-	" create_rev INTEGER NOT NULL, value BLOB NOT NULL, prev BLOB);"
-	"INSERT INTO meta(name, value) VALUES ('compacted', 0);";
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE kv(key BLOB PRIMARY KEY, create_rev INTEGER NOT NULL,"
+    " mod_rev INTEGER NOT NULL, value BLOB NOT NULL);"
+    "CREATE TABLE log(rev INTEGER PRIMARY KEY, type INTEGER NOT NULL, key BLOB NOT NULL,"
+    " create_rev INTEGER NOT NULL, value BLOB NOT NULL, prev BLOB);"
+    "INSERT INTO meta(name, value) VALUES ('compacted', 0);";
 
 typedef struct wf__sq_reader {
 	sqlite3 *db;
@@ -178,6 +182,9 @@ typedef struct wf__sq {
 	wf_store *hub;
 	int cache_kib;
 	int lock_fd; /* flock'd database file, or -1 */
+	dev_t lock_dev;
+	ino_t lock_ino;
+	struct wf__sq *next_open; /* wf__sq_open_list */
 
 	sqlite3 *wdb; /* the writer thread's alone once open returns */
 	sqlite3_stmt *w[W_N];
@@ -199,7 +206,7 @@ typedef struct wf__sq {
 	wf__sq_op *head, *tail;
 	bool stopping;
 
-	int64_t rev;       /* atomic: last committed revision */
+	int64_t rev;	   /* atomic: last committed revision */
 	int64_t compacted; /* atomic */
 	uint64_t writes;   /* atomic */
 	uint64_t commits;  /* atomic */
@@ -241,8 +248,7 @@ static int wf__sq_query_int(sqlite3 *db, const char *sql, int64_t *out, wf_err *
 	return ret;
 }
 
-static int wf__sq_connect(const char *path, int cache_kib, bool writer, sqlite3 **out,
-			  wf_err *err)
+static int wf__sq_connect(const char *path, int cache_kib, bool writer, sqlite3 **out, wf_err *err)
 {
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -255,8 +261,8 @@ static int wf__sq_connect(const char *path, int cache_kib, bool writer, sqlite3 
 		return rc;
 	}
 	sqlite3_busy_timeout(db, 5000);
-	char *sql = wf_xasprintf("PRAGMA cache_size = -%d; PRAGMA synchronous = FULL;%s",
-				 cache_kib, writer ? "" : " PRAGMA query_only = 1;");
+	char *sql = wf_xasprintf("PRAGMA cache_size = -%d; PRAGMA synchronous = FULL;%s", cache_kib,
+				 writer ? "" : " PRAGMA query_only = 1;");
 	int rc = wf__sq_exec(db, sql, err);
 	free(sql);
 	if (rc < 0) {
@@ -305,9 +311,8 @@ static int wf__sq_setup(sqlite3 *db, const char *path, wf_err *err)
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
 		return wf__sq_fail(db, err, "cannot set WAL mode");
-	const char *mode = sqlite3_step(st) == SQLITE_ROW
-				   ? (const char *)sqlite3_column_text(st, 0)
-				   : NULL;
+	const char *mode =
+	    sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 	bool wal = mode && sqlite3_stricmp(mode, "wal") == 0;
 	sqlite3_finalize(st);
 	if (!wal)
@@ -429,8 +434,8 @@ static int wf__sq_range(void *be, const char *prefix, const char *start_after, s
 	char end[WF_STORE_MAX_KEY];
 	size_t end_len = wf__sq_prefix_end(prefix, plen, end);
 	bool after = slen && wf__sq_memcmp_order(start_after, slen, prefix, plen) >= 0;
-	int which = after ? (end_len ? R_RANGE_GT_LT : R_RANGE_GT)
-			  : (end_len ? R_RANGE_GE_LT : R_RANGE_GE);
+	int which =
+	    after ? (end_len ? R_RANGE_GT_LT : R_RANGE_GT) : (end_len ? R_RANGE_GE_LT : R_RANGE_GE);
 	/* One row past the limit tells whether there is more. */
 	int64_t sql_limit = limit && limit < (size_t)INT64_MAX ? (int64_t)limit + 1 : -1;
 
@@ -557,10 +562,9 @@ static int wf__sq_history(void *be, const char *prefix, int64_t after_rev, int64
 			if (!prev)
 				prev = "";
 		}
-		fn(ctx, wf__store_event_new(type == WF_EVENT_DELETE ? WF_EVENT_DELETE
-								    : WF_EVENT_PUT,
-					    rev, sqlite3_column_int64(st, 3), key, klen, v, vlen,
-					    prev, prev_len));
+		fn(ctx, wf__store_event_new(
+			    type == WF_EVENT_DELETE ? WF_EVENT_DELETE : WF_EVENT_PUT, rev,
+			    sqlite3_column_int64(st, 3), key, klen, v, vlen, prev, prev_len));
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		ret = wf__sq_fail(r->db, err, "history");
@@ -864,11 +868,15 @@ static int wf__sq_submit(wf__sq *q, wf__sq_op *op)
 	return op->rc;
 }
 
-static int wf__sq_create(void *be, const char *key, const char *value, size_t len,
-			 int64_t *rev_out, wf_err *err)
+static int wf__sq_create(void *be, const char *key, const char *value, size_t len, int64_t *rev_out,
+			 wf_err *err)
 {
-	wf__sq_op op = {.kind = WF__OP_CREATE, .key = key, .key_len = strlen(key),
-			.value = value, .len = len, .err = err};
+	wf__sq_op op = {.kind = WF__OP_CREATE,
+			.key = key,
+			.key_len = strlen(key),
+			.value = value,
+			.len = len,
+			.err = err};
 	int rc = wf__sq_submit(be, &op);
 	*rev_out = op.rev;
 	return rc;
@@ -877,8 +885,13 @@ static int wf__sq_create(void *be, const char *key, const char *value, size_t le
 static int wf__sq_update(void *be, const char *key, const char *value, size_t len,
 			 int64_t expect_rev, int64_t *rev_out, wf_err *err)
 {
-	wf__sq_op op = {.kind = WF__OP_UPDATE, .key = key, .key_len = strlen(key),
-			.value = value, .len = len, .expect_rev = expect_rev, .err = err};
+	wf__sq_op op = {.kind = WF__OP_UPDATE,
+			.key = key,
+			.key_len = strlen(key),
+			.value = value,
+			.len = len,
+			.expect_rev = expect_rev,
+			.err = err};
 	int rc = wf__sq_submit(be, &op);
 	*rev_out = op.rev;
 	return rc;
@@ -887,8 +900,12 @@ static int wf__sq_update(void *be, const char *key, const char *value, size_t le
 static int wf__sq_del(void *be, const char *key, int64_t expect_rev, int64_t *rev_out,
 		      wf_kv *old_out, wf_err *err)
 {
-	wf__sq_op op = {.kind = WF__OP_DELETE, .key = key, .key_len = strlen(key),
-			.expect_rev = expect_rev, .old_out = old_out, .err = err};
+	wf__sq_op op = {.kind = WF__OP_DELETE,
+			.key = key,
+			.key_len = strlen(key),
+			.expect_rev = expect_rev,
+			.old_out = old_out,
+			.err = err};
 	int rc = wf__sq_submit(be, &op);
 	*rev_out = op.rev;
 	return rc;
@@ -921,6 +938,8 @@ static void wf__sq_stats(void *be, wf_store_stats *out)
 
 /* ---- open and close ----------------------------------------------------- */
 
+static void wf__sq_unlock_file(wf__sq *q);
+
 static void wf__sq_free(wf__sq *q)
 {
 	for (int i = 0; i < q->nreaders; i++)
@@ -930,7 +949,7 @@ static void wf__sq_free(wf__sq *q)
 	if (q->wdb)
 		wf__sq_disconnect(q->wdb, q->w, W_N);
 	if (q->lock_fd >= 0)
-		close(q->lock_fd);
+		wf__sq_unlock_file(q);
 	free(q->readers);
 	free(q->free_readers);
 	free(q->evs);
@@ -962,20 +981,20 @@ static void wf__sq_close(void *be)
 }
 
 static const wf_store_backend_ops wf__sq_ops = {
-	.version = WF_STORE_BACKEND_VERSION,
-	.name = "sqlite",
-	.close = wf__sq_close,
-	.revision = wf__sq_revision,
-	.compacted = wf__sq_compacted,
-	.stats = wf__sq_stats,
-	.get = wf__sq_get,
-	.range = wf__sq_range,
-	.count = wf__sq_count,
-	.create = wf__sq_create,
-	.update = wf__sq_update,
-	.del = wf__sq_del,
-	.compact = wf__sq_compact,
-	.history = wf__sq_history,
+    .version = WF_STORE_BACKEND_VERSION,
+    .name = "sqlite",
+    .close = wf__sq_close,
+    .revision = wf__sq_revision,
+    .compacted = wf__sq_compacted,
+    .stats = wf__sq_stats,
+    .get = wf__sq_get,
+    .range = wf__sq_range,
+    .count = wf__sq_count,
+    .create = wf__sq_create,
+    .update = wf__sq_update,
+    .del = wf__sq_del,
+    .compact = wf__sq_compact,
+    .history = wf__sq_history,
 };
 
 static int wf__sq_open_readers(wf__sq *q, const char *path, int n, wf_err *err)
@@ -995,15 +1014,61 @@ static int wf__sq_open_readers(wf__sq *q, const char *path, int n, wf_err *err)
 	return 0;
 }
 
+/* Stores open in this process, by database file. */
+static pthread_mutex_t wf__sq_open_mu = PTHREAD_MUTEX_INITIALIZER;
+static wf__sq *wf__sq_open_list;
+
+/* Before any connection: refuse a database that a store already has open. */
 static int wf__sq_lock_file(wf__sq *q, const char *path, wf_err *err)
 {
-	q->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (q->lock_fd < 0)
-		return wf_err_set(err, WF_EIO, "store: cannot open %s: %s", path, strerror(errno));
-	if (flock(q->lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return wf_err_set(err, WF_EIO, "store: %s is in use by another store (%s)", path,
-				  strerror(errno));
-	return 0;
+	int rc = 0;
+	struct stat st;
+	pthread_mutex_lock(&wf__sq_open_mu);
+	if (stat(path, &st) == 0) {
+		for (wf__sq *o = wf__sq_open_list; o; o = o->next_open) {
+			if (o->lock_dev == st.st_dev && o->lock_ino == st.st_ino) {
+				rc = wf_err_set(err, WF_EIO, "store: %s is in use by another store",
+						path);
+				goto out;
+			}
+		}
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = wf_err_set(err, WF_EIO, "store: cannot open %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = wf_err_set(err, WF_EIO, "store: %s is in use by another store (%s)", path,
+				strerror(errno));
+		close(fd);
+		goto out;
+	}
+	q->lock_fd = fd;
+	q->lock_dev = st.st_dev;
+	q->lock_ino = st.st_ino;
+	q->next_open = wf__sq_open_list;
+	wf__sq_open_list = q;
+out:
+	pthread_mutex_unlock(&wf__sq_open_mu);
+	return rc;
+}
+
+/* After every connection of q is closed. */
+static void wf__sq_unlock_file(wf__sq *q)
+{
+	pthread_mutex_lock(&wf__sq_open_mu);
+	for (wf__sq **p = &wf__sq_open_list; *p; p = &(*p)->next_open) {
+		if (*p == q) {
+			*p = q->next_open;
+			break;
+		}
+	}
+	close(q->lock_fd);
+	q->lock_fd = -1;
+	pthread_mutex_unlock(&wf__sq_open_mu);
 }
 
 int wf_store_open_sqlite(const wf_store_options *opts, wf_store **out, wf_err *err)
@@ -1031,10 +1096,10 @@ int wf_store_open_sqlite(const wf_store_options *opts, wf_store **out, wf_err *e
 	wf_store *s = wf__store_new(opts);
 	q->hub = s;
 
-	int rc = wf__sq_connect(opts->path, q->cache_kib, true, &q->wdb, err);
+	int rc = wf__sq_lock_file(q, opts->path, err);
 	if (rc < 0)
 		goto fail;
-	if ((rc = wf__sq_lock_file(q, opts->path, err)) < 0)
+	if ((rc = wf__sq_connect(opts->path, q->cache_kib, true, &q->wdb, err)) < 0)
 		goto fail;
 	if ((rc = wf__sq_setup(q->wdb, opts->path, err)) < 0 ||
 	    (rc = wf__sq_prepare(q->wdb, wf__sq_wsql, q->w, W_N, err)) < 0 ||

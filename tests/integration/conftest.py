@@ -144,18 +144,20 @@ class Cluster:
     def delete(self, path, body=None, **kw):
         return self.request("DELETE", path, body, **kw)
 
-    def kubectl(self, *args, binary=None, check=True, input=None, timeout=60):
+    def kubectl(self, *args, binary=None, check=True, input=None, timeout=60, cache_dir=None):
         exe = binary or KUBECTL
-        cmd = [exe, "--kubeconfig", self.kubeconfig, "--cache-dir", self.cache_dir] + list(args)
+        cmd = [exe, "--kubeconfig", self.kubeconfig, "--cache-dir", cache_dir or self.cache_dir]
+        cmd += list(args)
         p = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout)
         if check and p.returncode != 0:
             raise AssertionError("%s failed (rc %d):\nstdout:\n%s\nstderr:\n%s"
                                  % (" ".join(cmd), p.returncode, p.stdout, p.stderr))
         return p
 
-    def kubectl_popen(self, *args, binary=None):
+    def kubectl_popen(self, *args, binary=None, cache_dir=None):
         exe = binary or KUBECTL
-        cmd = [exe, "--kubeconfig", self.kubeconfig, "--cache-dir", self.cache_dir] + list(args)
+        cmd = [exe, "--kubeconfig", self.kubeconfig, "--cache-dir", cache_dir or self.cache_dir]
+        cmd += list(args)
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -23,12 +23,12 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 #define QNAME_MSG                                                                                  \
-	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "  \
-	"an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for " \
+	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "   \
+	"an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "  \
 	"validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
 #define LVALUE_MSG                                                                                 \
-	"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "  \
-	"or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "     \
+	"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "   \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "      \
 	"'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-" \
 	"Za-z0-9])?')"
 #define REQ "unable to parse requirement: "
@@ -46,10 +46,18 @@ static char *render(const wf_selector *sel)
 			wf_buf_putc(&b, '!');
 		wf_buf_puts(&b, r->key);
 		switch (r->op) {
-		case WF_SEL_EQ: wf_buf_putc(&b, '='); break;
-		case WF_SEL_NEQ: wf_buf_puts(&b, "!="); break;
-		case WF_SEL_IN: wf_buf_puts(&b, " in ("); break;
-		case WF_SEL_NOTIN: wf_buf_puts(&b, " notin ("); break;
+		case WF_SEL_EQ:
+			wf_buf_putc(&b, '=');
+			break;
+		case WF_SEL_NEQ:
+			wf_buf_puts(&b, "!=");
+			break;
+		case WF_SEL_IN:
+			wf_buf_puts(&b, " in (");
+			break;
+		case WF_SEL_NOTIN:
+			wf_buf_puts(&b, " notin (");
+			break;
 		case WF_SEL_EXISTS:
 		case WF_SEL_NOTEXISTS:
 			assert_null(r->values);
@@ -80,52 +88,52 @@ struct parse_case {
 };
 
 static const struct parse_case label_ok[] = {
-	{"", ""},
-	{"   \t\r\n ", ""},
-	{"x", "x"},
-	{"!x", "!x"},
-	{" ! x ", "!x"},
-	{"x=a", "x=a"},
-	{"x==a", "x=a"},
-	{"x!=a", "x!=a"},
-	{"x=", "x="},
-	{"x==", "x="},
-	{"x!=", "x!="},
-	{"x=,y", "x=,y"},
-	{"x in (a,b)", "x in (a,b)"},
-	{"x in (b,a,b)", "x in (a,b)"},
-	{"x notin (a)", "x notin (a)"},
-	{"x in ()", "x in ()"},
-	{"x in (,)", "x in ()"},
-	{"x in (,a)", "x in (,a)"},
-	{"x in (a,)", "x in (,a)"},
-	{"x in (a,,b)", "x in (,a,b)"},
-	{"x in (a,,,b)", "x in (,a,b)"},
-	{"x notin ()", "x notin ()"},
-	{"x in(a)", "x in (a)"},
-	{"x in (a)", "x in (a)"},
-	{" x  in  ( a , b ) ", "x in (a,b)"},
-	{"\tx\n=\r a", "x=a"},
-	{"x = a , y != b", "x=a,y!=b"},
-	{"z=1,a=2,m", "a=2,m,z=1"},
-	{"x,y,!z", "x,y,!z"},
-	{"x=a,y!=b,z in (c),w notin (d),v,!u", "!u,v,w notin (d),x=a,y!=b,z in (c)"},
-	{"a,a=1", "a,a=1"},
-	{"a=1,a", "a=1,a"},
-	{"a=2,a=1", "a=2,a=1"},
-	{"in", "in"},
-	{"notin", "notin"},
-	{"in in (in)", "in in (in)"},
-	{"notin notin (notin,in)", "notin notin (in,notin)"},
-	{"x=in", "x=in"},
-	{"x=notin,!in", "!in,x=notin"},
-	{"app.kubernetes.io/name in (a-b_c.d,Z9)", "app.kubernetes.io/name in (Z9,a-b_c.d)"},
-	{"example.com/MyName==v1.2", "example.com/MyName=v1.2"},
-	{"nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB",
-	 "nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB"},
-	{"x=123", "x=123"},
-	{"X_1=a_1", "X_1=a_1"},
-	{"kueue.x-k8s.io/queue-name=team-a", "kueue.x-k8s.io/queue-name=team-a"},
+    {"", ""},
+    {"   \t\r\n ", ""},
+    {"x", "x"},
+    {"!x", "!x"},
+    {" ! x ", "!x"},
+    {"x=a", "x=a"},
+    {"x==a", "x=a"},
+    {"x!=a", "x!=a"},
+    {"x=", "x="},
+    {"x==", "x="},
+    {"x!=", "x!="},
+    {"x=,y", "x=,y"},
+    {"x in (a,b)", "x in (a,b)"},
+    {"x in (b,a,b)", "x in (a,b)"},
+    {"x notin (a)", "x notin (a)"},
+    {"x in ()", "x in ()"},
+    {"x in (,)", "x in ()"},
+    {"x in (,a)", "x in (,a)"},
+    {"x in (a,)", "x in (,a)"},
+    {"x in (a,,b)", "x in (,a,b)"},
+    {"x in (a,,,b)", "x in (,a,b)"},
+    {"x notin ()", "x notin ()"},
+    {"x in(a)", "x in (a)"},
+    {"x in (a)", "x in (a)"},
+    {" x  in  ( a , b ) ", "x in (a,b)"},
+    {"\tx\n=\r a", "x=a"},
+    {"x = a , y != b", "x=a,y!=b"},
+    {"z=1,a=2,m", "a=2,m,z=1"},
+    {"x,y,!z", "x,y,!z"},
+    {"x=a,y!=b,z in (c),w notin (d),v,!u", "!u,v,w notin (d),x=a,y!=b,z in (c)"},
+    {"a,a=1", "a,a=1"},
+    {"a=1,a", "a=1,a"},
+    {"a=2,a=1", "a=2,a=1"},
+    {"in", "in"},
+    {"notin", "notin"},
+    {"in in (in)", "in in (in)"},
+    {"notin notin (notin,in)", "notin notin (in,notin)"},
+    {"x=in", "x=in"},
+    {"x=notin,!in", "!in,x=notin"},
+    {"app.kubernetes.io/name in (a-b_c.d,Z9)", "app.kubernetes.io/name in (Z9,a-b_c.d)"},
+    {"example.com/MyName==v1.2", "example.com/MyName=v1.2"},
+    {"nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB",
+     "nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB"},
+    {"x=123", "x=123"},
+    {"X_1=a_1", "X_1=a_1"},
+    {"kueue.x-k8s.io/queue-name=team-a", "kueue.x-k8s.io/queue-name=team-a"},
 };
 
 static void test_label_parse_valid(void **state)
@@ -154,57 +162,57 @@ static void test_label_parse_valid(void **state)
 }
 
 static const struct parse_case label_bad[] = {
-	{"app in (a,b", REQ "found '', expected: ',' or ')'"},
-	{"=x", "found '=', expected: !, identifier, or 'end of string'"},
-	{"a b", REQ "found 'b', expected: " OPS},
-	{"a=b c", "found 'c', expected: ',' or 'end of string'"},
-	{"a,", "found '', expected: identifier after ','"},
-	{"a,,b", "found ',', expected: identifier after ','"},
-	{",a", "found ',', expected: !, identifier, or 'end of string'"},
-	{"(", "found '(', expected: !, identifier, or 'end of string'"},
-	{")", "found ')', expected: !, identifier, or 'end of string'"},
-	{"!", REQ "found '', expected: identifier"},
-	{"!!a", REQ "found '!', expected: identifier"},
-	{"!,a", REQ "found ',', expected: identifier"},
-	{"!=a", "found '!=', expected: !, identifier, or 'end of string'"},
-	{"==a", "found '==', expected: !, identifier, or 'end of string'"},
-	{"!a=b", "found '=', expected: ',' or 'end of string'"},
-	{"!a in (b)", "found 'in', expected: ',' or 'end of string'"},
-	{"a in b", REQ "found 'b' expected: '('"},
-	{"a in", REQ "found '' expected: '('"},
-	{"a notin", REQ "found '' expected: '('"},
-	{"a in (=)", REQ "found '=', expected: ',', ')' or identifier"},
-	{"a in ((b)", REQ "found '(', expected: ',', ')' or identifier"},
-	{"a in (b c)", REQ "found 'c', expected: ',' or ')'"},
-	{"a in (b,=)", REQ "found '=', expected: ',', or identifier"},
-	{"a in (b,", REQ "found '', expected: ',', or identifier"},
-	{"a in (b))", "found ')', expected: ',' or 'end of string'"},
-	{"a (b)", REQ "found '(', expected: " OPS},
-	{"a !b", REQ "found '!', expected: " OPS},
-	{"a=(", REQ "found '(', expected: identifier"},
-	{"a=!", REQ "found '!', expected: identifier"},
-	{"a===b", REQ "found '=', expected: identifier"},
-	{"a=b=c", "found '=', expected: ',' or 'end of string'"},
-	{"a>1", REQ "operator 'gt' is not supported"},
-	{"a<1", REQ "operator 'lt' is not supported"},
-	{"a$=b", REQ "<nil>: Invalid value: \"a$\": name part " QNAME_MSG},
-	{"-a", REQ "<nil>: Invalid value: \"-a\": name part " QNAME_MSG},
-	{"!-a", REQ "<nil>: Invalid value: \"-a\": name part " QNAME_MSG},
-	{"a\"b", REQ "<nil>: Invalid value: \"a\\\"b\": name part " QNAME_MSG},
-	{"a\\b", REQ "<nil>: Invalid value: \"a\\\\b\": name part " QNAME_MSG},
-	{"a\x01", REQ "<nil>: Invalid value: \"a\\x01\": name part " QNAME_MSG},
-	{"/a=b", REQ "<nil>: Invalid value: \"/a\": prefix part must be non-empty"},
-	{"caf\xc3\xa9=1", REQ "<nil>: Invalid value: \"caf\xc3\xa9\": name part " QNAME_MSG},
-	{"\xff=1", REQ "<nil>: Invalid value: \"\\xff\": name part " QNAME_MSG},
-	{"x=-a", REQ "values[0][x]: Invalid value: \"-a\": " LVALUE_MSG},
-	{"x in (ok,-a)", REQ "values[0][x]: Invalid value: \"-a\": " LVALUE_MSG},
-	{"x=a\xc3\xa9", REQ "values[0][x]: Invalid value: \"a\xc3\xa9\": " LVALUE_MSG},
-	{"x=a/b", REQ "values[0][x]: Invalid value: \"a/b\": " LVALUE_MSG},
-	{"x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-	 REQ "values[0][x]: Invalid value: "
-	     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": "
-	     "must be no more than 63 characters"},
-	{"a=1,b c", REQ "found 'c', expected: " OPS},
+    {"app in (a,b", REQ "found '', expected: ',' or ')'"},
+    {"=x", "found '=', expected: !, identifier, or 'end of string'"},
+    {"a b", REQ "found 'b', expected: " OPS},
+    {"a=b c", "found 'c', expected: ',' or 'end of string'"},
+    {"a,", "found '', expected: identifier after ','"},
+    {"a,,b", "found ',', expected: identifier after ','"},
+    {",a", "found ',', expected: !, identifier, or 'end of string'"},
+    {"(", "found '(', expected: !, identifier, or 'end of string'"},
+    {")", "found ')', expected: !, identifier, or 'end of string'"},
+    {"!", REQ "found '', expected: identifier"},
+    {"!!a", REQ "found '!', expected: identifier"},
+    {"!,a", REQ "found ',', expected: identifier"},
+    {"!=a", "found '!=', expected: !, identifier, or 'end of string'"},
+    {"==a", "found '==', expected: !, identifier, or 'end of string'"},
+    {"!a=b", "found '=', expected: ',' or 'end of string'"},
+    {"!a in (b)", "found 'in', expected: ',' or 'end of string'"},
+    {"a in b", REQ "found 'b' expected: '('"},
+    {"a in", REQ "found '' expected: '('"},
+    {"a notin", REQ "found '' expected: '('"},
+    {"a in (=)", REQ "found '=', expected: ',', ')' or identifier"},
+    {"a in ((b)", REQ "found '(', expected: ',', ')' or identifier"},
+    {"a in (b c)", REQ "found 'c', expected: ',' or ')'"},
+    {"a in (b,=)", REQ "found '=', expected: ',', or identifier"},
+    {"a in (b,", REQ "found '', expected: ',', or identifier"},
+    {"a in (b))", "found ')', expected: ',' or 'end of string'"},
+    {"a (b)", REQ "found '(', expected: " OPS},
+    {"a !b", REQ "found '!', expected: " OPS},
+    {"a=(", REQ "found '(', expected: identifier"},
+    {"a=!", REQ "found '!', expected: identifier"},
+    {"a===b", REQ "found '=', expected: identifier"},
+    {"a=b=c", "found '=', expected: ',' or 'end of string'"},
+    {"a>1", REQ "operator 'gt' is not supported"},
+    {"a<1", REQ "operator 'lt' is not supported"},
+    {"a$=b", REQ "<nil>: Invalid value: \"a$\": name part " QNAME_MSG},
+    {"-a", REQ "<nil>: Invalid value: \"-a\": name part " QNAME_MSG},
+    {"!-a", REQ "<nil>: Invalid value: \"-a\": name part " QNAME_MSG},
+    {"a\"b", REQ "<nil>: Invalid value: \"a\\\"b\": name part " QNAME_MSG},
+    {"a\\b", REQ "<nil>: Invalid value: \"a\\\\b\": name part " QNAME_MSG},
+    {"a\x01", REQ "<nil>: Invalid value: \"a\\x01\": name part " QNAME_MSG},
+    {"/a=b", REQ "<nil>: Invalid value: \"/a\": prefix part must be non-empty"},
+    {"caf\xc3\xa9=1", REQ "<nil>: Invalid value: \"caf\xc3\xa9\": name part " QNAME_MSG},
+    {"\xff=1", REQ "<nil>: Invalid value: \"\\xff\": name part " QNAME_MSG},
+    {"x=-a", REQ "values[0][x]: Invalid value: \"-a\": " LVALUE_MSG},
+    {"x in (ok,-a)", REQ "values[0][x]: Invalid value: \"-a\": " LVALUE_MSG},
+    {"x=a\xc3\xa9", REQ "values[0][x]: Invalid value: \"a\xc3\xa9\": " LVALUE_MSG},
+    {"x=a/b", REQ "values[0][x]: Invalid value: \"a/b\": " LVALUE_MSG},
+    {"x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     REQ "values[0][x]: Invalid value: "
+	 "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": "
+	 "must be no more than 63 characters"},
+    {"a=1,b c", REQ "found 'c', expected: " OPS},
 };
 
 static void test_label_parse_invalid(void **state)
@@ -342,32 +350,32 @@ static void test_label_parse_hostile(void **state)
 /* Field selector parsing                                             */
 
 static const struct parse_case field_ok[] = {
-	{"", ""},
-	{",", ""},
-	{",,,", ""},
-	{"metadata.name=foo", "metadata.name=foo"},
-	{"metadata.name==foo", "metadata.name=foo"},
-	{"spec.nodeName!=node-1", "spec.nodeName!=node-1"},
-	{"involvedObject.namespace=", "involvedObject.namespace="},
-	{"spec.nodeName!=", "spec.nodeName!="},
-	{"c=d,a=b", "a=b,c=d"},
-	{"a=b,,c=d", "a=b,c=d"},
-	{"a=x\\,y", "a=x,y"},
-	{"a=x\\=y", "a=x=y"},
-	{"a=x\\\\y", "a=x\\y"},
-	{"a=\\\\", "a=\\"},
-	{"a=x\\,y,b=z", "a=x,y,b=z"},
-	{"a=!b", "a=!b"},
-	{"a=b!", "a=b!"},
-	{"=b", "=b"},
-	{"=", "="},
-	{"!=", "!="},
-	{" a = b ", " a = b "},
-	{"a=caf\xc3\xa9", "a=caf\xc3\xa9"},
-	{"a=\xff", "a=\xff"},
-	{"status.phase=Running,spec.restartPolicy=Always",
-	 "spec.restartPolicy=Always,status.phase=Running"},
-	{"a\\b=c", "a\\b=c"},
+    {"", ""},
+    {",", ""},
+    {",,,", ""},
+    {"metadata.name=foo", "metadata.name=foo"},
+    {"metadata.name==foo", "metadata.name=foo"},
+    {"spec.nodeName!=node-1", "spec.nodeName!=node-1"},
+    {"involvedObject.namespace=", "involvedObject.namespace="},
+    {"spec.nodeName!=", "spec.nodeName!="},
+    {"c=d,a=b", "a=b,c=d"},
+    {"a=b,,c=d", "a=b,c=d"},
+    {"a=x\\,y", "a=x,y"},
+    {"a=x\\=y", "a=x=y"},
+    {"a=x\\\\y", "a=x\\y"},
+    {"a=\\\\", "a=\\"},
+    {"a=x\\,y,b=z", "a=x,y,b=z"},
+    {"a=!b", "a=!b"},
+    {"a=b!", "a=b!"},
+    {"=b", "=b"},
+    {"=", "="},
+    {"!=", "!="},
+    {" a = b ", " a = b "},
+    {"a=caf\xc3\xa9", "a=caf\xc3\xa9"},
+    {"a=\xff", "a=\xff"},
+    {"status.phase=Running,spec.restartPolicy=Always",
+     "spec.restartPolicy=Always,status.phase=Running"},
+    {"a\\b=c", "a\\b=c"},
 };
 
 static void test_field_parse_valid(void **state)
@@ -410,24 +418,24 @@ static void test_field_parse_ops(void **state)
 }
 
 static const struct parse_case field_bad[] = {
-	{"a", "invalid selector: 'a'; can't understand 'a'"},
-	{"a=b,c", "invalid selector: 'a=b,c'; can't understand 'c'"},
-	{"a!b", "invalid selector: 'a!b'; can't understand 'a!b'"},
-	{"a=b,c!d", "invalid selector: 'a=b,c!d'; can't understand 'c!d'"},
-	{"!", "invalid selector: '!'; can't understand '!'"},
-	{" ", "invalid selector: ' '; can't understand ' '"},
-	{"a=b=c", "invalid field selector: unescaped character in value: 61"},
-	{"a!==b", "invalid field selector: unescaped character in value: 61"},
-	{"a===b", "invalid field selector: unescaped character in value: 61"},
-	{"a=b\\", "invalid field selector: invalid escape sequence: \\"},
-	{"a=b\\x", "invalid field selector: invalid escape sequence: \\x"},
-	{"a=\\!", "invalid field selector: invalid escape sequence: \\!"},
-	{"a=\\n", "invalid field selector: invalid escape sequence: \\n"},
-	{"a=b\\\xc3\xa9", "invalid field selector: invalid escape sequence: \\\xc3\xa9"},
-	{"a=\\\xff", "invalid field selector: invalid escape sequence: \\\xef\xbf\xbd"},
-	/* terms are checked in sorted order, as Kubernetes does */
-	{"z,a=b=c", "invalid field selector: unescaped character in value: 61"},
-	{"a=b=c,0", "invalid selector: 'a=b=c,0'; can't understand '0'"},
+    {"a", "invalid selector: 'a'; can't understand 'a'"},
+    {"a=b,c", "invalid selector: 'a=b,c'; can't understand 'c'"},
+    {"a!b", "invalid selector: 'a!b'; can't understand 'a!b'"},
+    {"a=b,c!d", "invalid selector: 'a=b,c!d'; can't understand 'c!d'"},
+    {"!", "invalid selector: '!'; can't understand '!'"},
+    {" ", "invalid selector: ' '; can't understand ' '"},
+    {"a=b=c", "invalid field selector: unescaped character in value: 61"},
+    {"a!==b", "invalid field selector: unescaped character in value: 61"},
+    {"a===b", "invalid field selector: unescaped character in value: 61"},
+    {"a=b\\", "invalid field selector: invalid escape sequence: \\"},
+    {"a=b\\x", "invalid field selector: invalid escape sequence: \\x"},
+    {"a=\\!", "invalid field selector: invalid escape sequence: \\!"},
+    {"a=\\n", "invalid field selector: invalid escape sequence: \\n"},
+    {"a=b\\\xc3\xa9", "invalid field selector: invalid escape sequence: \\\xc3\xa9"},
+    {"a=\\\xff", "invalid field selector: invalid escape sequence: \\\xef\xbf\xbd"},
+    /* terms are checked in sorted order, as Kubernetes does */
+    {"z,a=b=c", "invalid field selector: unescaped character in value: 61"},
+    {"a=b=c,0", "invalid selector: 'a=b=c,0'; can't understand '0'"},
 };
 
 static void test_field_parse_invalid(void **state)
@@ -521,48 +529,53 @@ struct match_case {
 	bool field_match; /* same selector parsed as a field selector, where it parses */
 };
 
-#define L(...) {{__VA_ARGS__}}
+#define L(...)                                                                                     \
+	{                                                                                          \
+		{                                                                                  \
+			__VA_ARGS__                                                                \
+		}                                                                                  \
+	}
 
 static const struct match_case match_cases[] = {
-	{"x=a", L("x=a"), true, true},
-	{"x=a", L("x=b"), false, false},
-	{"x=a", L(NULL), false, false},
-	{"x=a", L("y=a"), false, false},
-	{"x==a", L("x=a"), true, true},
-	{"x!=a", L(NULL), true, true},
-	{"x!=a", L("x=a"), false, false},
-	{"x!=a", L("x=b"), true, true},
-	{"x!=a", L("x="), true, true},
-	{"x=", L("x="), true, true},
-	{"x=", L(NULL), false, true},
-	{"x=", L("x=a"), false, false},
-	{"x!=", L(NULL), true, false},
-	{"x!=", L("x="), false, false},
-	{"x!=", L("x=a"), true, true},
-	{"x in (a,b)", L("x=b"), true, false},
-	{"x in (a,b)", L("x=c"), false, false},
-	{"x in (a,b)", L(NULL), false, false},
-	{"x notin (a,b)", L(NULL), true, false},
-	{"x notin (a,b)", L("x=a"), false, false},
-	{"x notin (a,b)", L("x=c"), true, false},
-	{"x in ()", L("x="), true, false},
-	{"x in ()", L("x=a"), false, false},
-	{"x in ()", L(NULL), false, false},
-	{"x in (a,)", L("x="), true, false},
-	{"x", L("x="), true, false},
-	{"x", L("x=a"), true, false},
-	{"x", L(NULL), false, false},
-	{"!x", L(NULL), true, false},
-	{"!x", L("x="), false, false},
-	{"", L(NULL), true, true},
-	{"", L("x=a"), true, true},
-	{"x=a,y", L("x=a", "y=b"), true, false},
-	{"x=a,y", L("x=a"), false, false},
-	{"x=a,y!=b", L("x=a", "y=c"), true, true},
-	{"x=a,y!=b", L("x=a", "y=b"), false, false},
-	{"x=a,!y,z in (1,2)", L("z=2", "x=a"), true, false},
-	{"x=a,!y,z in (1,2)", L("z=2", "x=a", "y=1"), false, false},
-	{"app.kubernetes.io/name=web", L("app.kubernetes.io/name=web"), true, true},
+    {"x=a", L("x=a"), true, true},
+    {"x=a", L("x=b"), false, false},
+    {"x=a", L(NULL), false, false},
+    {"x=a", L("y=a"), false, false},
+    {"x==a", L("x=a"), true, true},
+    {"x!=a", L(NULL), true, true},
+    {"x!=a", L("x=a"), false, false},
+    {"x!=a", L("x=b"), true, true},
+    {"x!=a", L("x="), true, true},
+    {"x=", L("x="), true, true},
+    {"x=", L(NULL), false, true},
+    {"x=", L("x=a"), false, false},
+    {"x!=", L(NULL), true, false},
+    {"x!=", L("x="), false, false},
+    {"x!=", L("x=a"), true, true},
+    {"x in (a,b)", L("x=b"), true, false},
+    {"x in (a,b)", L("x=c"), false, false},
+    {"x in (a,b)", L(NULL), false, false},
+    {"x notin (a,b)", L(NULL), true, false},
+    {"x notin (a,b)", L("x=a"), false, false},
+    {"x notin (a,b)", L("x=c"), true, false},
+    {"x in ()", L("x="), true, false},
+    {"x in ()", L("x=a"), false, false},
+    {"x in ()", L(NULL), false, false},
+    {"x in (a,)", L("x="), true, false},
+    {"x", L("x="), true, false},
+    {"x", L("x=a"), true, false},
+    {"x", L(NULL), false, false},
+    {"!x", L(NULL), true, false},
+    {"!x", L("x="), false, false},
+    {"", L(NULL), true, true},
+    {"", L("x=a"), true, true},
+    {"x=a,y", L("x=a", "y=b"), true, false},
+    {"x=a,y", L("x=a"), false, false},
+    {"x=a,y!=b", L("x=a", "y=c"), true, true},
+    {"x=a,y!=b", L("x=a", "y=b"), false, false},
+    {"x=a,!y,z in (1,2)", L("z=2", "x=a"), true, false},
+    {"x=a,!y,z in (1,2)", L("z=2", "x=a", "y=1"), false, false},
+    {"app.kubernetes.io/name=web", L("app.kubernetes.io/name=web"), true, true},
 };
 
 static void test_matching(void **state)
@@ -621,18 +634,18 @@ static void test_matches_null_selector(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_label_parse_valid),
-		cmocka_unit_test(test_label_parse_invalid),
-		cmocka_unit_test(test_label_parse_many_bad_values),
-		cmocka_unit_test(test_label_parse_null),
-		cmocka_unit_test(test_label_parse_hostile),
-		cmocka_unit_test(test_field_parse_valid),
-		cmocka_unit_test(test_field_parse_ops),
-		cmocka_unit_test(test_field_parse_invalid),
-		cmocka_unit_test(test_field_parse_hostile),
-		cmocka_unit_test(test_matching),
-		cmocka_unit_test(test_field_matching_escapes),
-		cmocka_unit_test(test_matches_null_selector),
+	    cmocka_unit_test(test_label_parse_valid),
+	    cmocka_unit_test(test_label_parse_invalid),
+	    cmocka_unit_test(test_label_parse_many_bad_values),
+	    cmocka_unit_test(test_label_parse_null),
+	    cmocka_unit_test(test_label_parse_hostile),
+	    cmocka_unit_test(test_field_parse_valid),
+	    cmocka_unit_test(test_field_parse_ops),
+	    cmocka_unit_test(test_field_parse_invalid),
+	    cmocka_unit_test(test_field_parse_hostile),
+	    cmocka_unit_test(test_matching),
+	    cmocka_unit_test(test_field_matching_escapes),
+	    cmocka_unit_test(test_matches_null_selector),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,8 +49,8 @@ static void rm_dir(const char *dir)
 
 static wf_store *open_store(fixture *f, size_t window)
 {
-	wf_store_options o = {.path = f->path, .cache_kib = 512, .readers = 3,
-			      .history_window = window};
+	wf_store_options o = {
+	    .path = f->path, .cache_kib = 512, .readers = 3, .history_window = window};
 	wf_err err = {0};
 	wf_store *s = NULL;
 	int rc = wf_store_open_sqlite(&o, &s, &err);
@@ -109,9 +109,9 @@ typedef struct collector {
 	wf_store_event **evs;
 	size_t n, cap;
 	int nulls;
-	int in_cb;       /* atomic */
+	int in_cb;	 /* atomic */
 	int overlapping; /* atomic: set if two calls ever overlapped */
-	wf_watch *self;  /* atomic: unwatch self after `stop_after` events, or at NULL */
+	wf_watch *self;	 /* atomic: unwatch self after `stop_after` events, or at NULL */
 	size_t stop_after;
 	wf_watch *victim; /* unwatched at the first event */
 } collector;
@@ -210,9 +210,9 @@ static void test_open_bad_options(void **state)
 	snprintf(bad, sizeof bad, "%s/other.db", f->dir);
 	sqlite3 *db = NULL;
 	assert_int_equal(sqlite3_open(bad, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);", NULL,
-				      NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(wf_store_open_sqlite(&o, &s, &err), -WF_EIO);
 	assert_non_null(strstr(err.msg, "not a Wharf store"));
@@ -443,8 +443,8 @@ static int range_cb(void *ctx, const wf_kv *kv)
 	return 0;
 }
 
-static int do_range(wf_store *s, const char *prefix, const char *after, size_t limit,
-		    range_acc *a, bool *more)
+static int do_range(wf_store *s, const char *prefix, const char *after, size_t limit, range_acc *a,
+		    bool *more)
 {
 	int n0 = a->n;
 	int64_t rev = -1;
@@ -459,8 +459,8 @@ static void test_range(void **state)
 {
 	fixture *f = *state;
 	wf_store *s = f->s;
-	const char *keys[] = {"/a",    "/a/",     "/a/1",     "/a/2",     "/a/3",
-			      "/a0",   "/ab",     "/b/1",     "/\xff",     "/\xff\xff",
+	const char *keys[] = {"/a",	     "/a/",	  "/a/1",	 "/a/2",     "/a/3",
+			      "/a0",	     "/ab",	  "/b/1",	 "/\xff",    "/\xff\xff",
 			      "/\xff\xff/x", "/\xfe\xff", "/\xfe\xff/y", "/\xff\x01"};
 	size_t nk = sizeof keys / sizeof keys[0];
 	for (size_t i = 0; i < nk; i++)
@@ -552,14 +552,12 @@ static void test_range(void **state)
 
 	/* Bad arguments. */
 	wf_err err = {0};
-	assert_int_equal(wf_store_range(s, "/", NULL, 0, NULL, NULL, NULL, NULL, &err),
-			 -WF_EINVAL);
+	assert_int_equal(wf_store_range(s, "/", NULL, 0, NULL, NULL, NULL, NULL, &err), -WF_EINVAL);
 	char *lp = wf_xcalloc(1, WF_STORE_MAX_KEY + 10);
 	memset(lp, '/', WF_STORE_MAX_KEY + 5);
 	assert_int_equal(wf_store_range(s, lp, NULL, 0, range_cb, &a, NULL, NULL, &err),
 			 -WF_EINVAL);
-	assert_int_equal(wf_store_range(s, "/", lp, 0, range_cb, &a, NULL, NULL, &err),
-			 -WF_EINVAL);
+	assert_int_equal(wf_store_range(s, "/", lp, 0, range_cb, &a, NULL, NULL, &err), -WF_EINVAL);
 	free(lp);
 
 	/* Counts. */
@@ -625,9 +623,8 @@ static void test_range_snapshot(void **state)
 	for (int i = 0; i < 200; i++) {
 		snap_check c = {0};
 		int64_t rev = 0;
-		assert_int_equal(wf_store_range(f->s, "/snap/", NULL, 0, snap_cb, &c, &rev, NULL,
-						NULL),
-				 0);
+		assert_int_equal(
+		    wf_store_range(f->s, "/snap/", NULL, 0, snap_cb, &c, &rev, NULL, NULL), 0);
 		assert_int_equal(c.n, 10);
 		/* The newest key in the snapshot was written at its revision
 		 * exactly: every write changes one of these keys. */
@@ -717,9 +714,8 @@ static void test_watch_future_revision(void **state)
 	collector c;
 	collector_init(&c);
 	wf_watch *w = NULL;
-	assert_int_equal(wf_store_watch(f->s, "/", wf_store_revision(f->s) + 3, collect, &c, &w,
-					NULL),
-			 0);
+	assert_int_equal(
+	    wf_store_watch(f->s, "/", wf_store_revision(f->s) + 3, collect, &c, &w, NULL), 0);
 	for (int i = 1; i <= 5; i++) {
 		char v[8];
 		snprintf(v, sizeof v, "%d", i % 10);
@@ -1052,9 +1048,8 @@ static void test_unwatch_safety(void **state)
 	for (int round = 0; round < 15; round++) {
 		slow_cb c = {0};
 		wf_watch *w = NULL;
-		assert_int_equal(wf_store_watch(f->s, "/u/", wf_store_revision(f->s), slow_fn, &c,
-						&w, NULL),
-				 0);
+		assert_int_equal(
+		    wf_store_watch(f->s, "/u/", wf_store_revision(f->s), slow_fn, &c, &w, NULL), 0);
 		usleep(2000 + 500 * round);
 		wf_store_unwatch(w);
 		assert_int_equal(__atomic_load_n(&c.inside, __ATOMIC_SEQ_CST), 0);
@@ -1098,7 +1093,21 @@ static void test_unwatch_from_callback(void **state)
 	collector_free(&killer);
 }
 
-/* Closing the store ends each watch with one NULL event. */
+/* Closing the store ends each watch with one NULL event; the handles stay
+ * valid for wf_store_unwatch, which frees the rest of the store. */
+typedef struct late_unwatch {
+	wf_watch *w;
+	unsigned delay_us;
+} late_unwatch;
+
+static void *late_unwatch_thread(void *arg)
+{
+	late_unwatch *l = arg;
+	usleep(l->delay_us);
+	wf_store_unwatch(l->w);
+	return NULL;
+}
+
 static void test_close_ends_watches(void **state)
 {
 	fixture *f = *state;
@@ -1109,26 +1118,36 @@ static void test_close_ends_watches(void **state)
 	assert_int_equal(wf_store_watch(f->s, "/a", 0, collect, &a, &wa, NULL), 0);
 	assert_int_equal(wf_store_watch(f->s, "/b", 0, collect, &b, &wb, NULL), 0);
 	put(f->s, "/a", "1");
-	/* b unwatches itself on the NULL too */
+	/* b unwatches itself on the NULL */
 	__atomic_store_n(&b.self, wb, __ATOMIC_SEQ_CST);
 	wf_store_close(f->s);
 	f->s = NULL;
 	assert_int_equal(a.nulls, 1);
 	assert_int_equal(b.nulls, 1);
 	assert_int_equal(a.n, 1);
-	collector_free(&a);
-	collector_free(&b);
-	f->s = open_store(f, 0);
-	assert_int_equal(wf_store_revision(f->s), 1);
-	/* A watch left open is ended by the teardown's close. */
-	collector_init(&a);
-	wf_watch *w = NULL;
-	assert_int_equal(wf_store_watch(f->s, "/", 0, collect, &a, &w, NULL), 0);
-	assert_int_equal(collected(&a), 1);
-	wf_store_close(f->s);
-	f->s = NULL;
+	wf_store_unwatch(wa);
 	assert_int_equal(a.nulls, 1);
 	collector_free(&a);
+	collector_free(&b);
+
+	/* Unwatch racing with close, from another thread, either order. */
+	for (unsigned round = 0; round < 8; round++) {
+		f->s = open_store(f, 0);
+		assert_int_equal(wf_store_revision(f->s), 1);
+		collector_init(&a);
+		wf_watch *w = NULL;
+		assert_int_equal(wf_store_watch(f->s, "/", 0, collect, &a, &w, NULL), 0);
+		assert_int_equal(collected(&a), 1);
+		late_unwatch l = {.w = w, .delay_us = round * 300};
+		pthread_t t;
+		pthread_create(&t, NULL, late_unwatch_thread, &l);
+		wf_store_close(f->s);
+		f->s = NULL;
+		pthread_join(t, NULL);
+		assert_true(a.nulls <= 1);
+		assert_int_equal(a.overlapping, 0);
+		collector_free(&a);
+	}
 	f->s = open_store(f, 0);
 }
 
@@ -1249,9 +1268,9 @@ static void test_durable_on_return(void **state)
 	sqlite3 *db = NULL;
 	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM kv WHERE key = ?1", -1, &st,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM kv WHERE key = ?1", -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_blob(st, 1, "/durable", 8, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 1);
@@ -1309,25 +1328,25 @@ static void test_group_commit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_bad_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crud_and_revisions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cas_race, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_range, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_range_snapshot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_watch_live, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_watch_future_revision, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_watch_backlog_memory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_watch_backlog_db, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_refcount, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_watch_concurrent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwatch_safety, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwatch_from_callback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_ends_watches, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_durable_on_return, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_bad_options, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crud_and_revisions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cas_race, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_range, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_range_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_future_revision, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_backlog_memory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_backlog_db, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_refcount, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_concurrent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unwatch_safety, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unwatch_from_callback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_ends_watches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_durable_on_return, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,8 +7,8 @@
  * SIGKILLs it at a random moment, drains the pipe, reopens the store and
  * checks that every acknowledged write is there at its revision, that the
  * revision never went backwards, and that the history after the compaction
- * point is complete. The seed is printed so a failure can be replayed
- * (WF_CRASH_SEED=n).
+ * point is complete. A second open while the child runs is refused. The seed is printed so a
+ * failure can be replayed (WF_CRASH_SEED=n).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,7 +191,8 @@ static void test_kill9_loses_nothing(void **state)
 	snprintf(path, sizeof path, "%s/store.db", dir);
 
 	const char *env = getenv("WF_CRASH_SEED");
-	unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL) ^ (unsigned)getpid();
+	unsigned seed =
+	    env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL) ^ (unsigned)getpid();
 	fprintf(stderr, "crash test seed %u\n", seed);
 
 	ack_log all = {0};
@@ -217,6 +218,15 @@ static void test_kill9_loses_nothing(void **state)
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			if (all.n >= target || t1.tv_sec - t0.tv_sec > 10)
 				break;
+		}
+		if (round == 0) {
+			/* Another process has it open: refused, and no harm done. */
+			wf_store_options o = {.path = path};
+			wf_store *s = NULL;
+			wf_err err = {0};
+			assert_int_equal(wf_store_open_sqlite(&o, &s, &err), -WF_EIO);
+			assert_non_null(strstr(err.msg, "in use"));
+			assert_null(s);
 		}
 		usleep(rand_r(&seed) % 3000);
 		kill(pid, SIGKILL);
@@ -276,7 +286,7 @@ static void test_kill9_loses_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kill9_loses_nothing),
+	    cmocka_unit_test(test_kill9_loses_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,39 +22,39 @@
 #define LEN63 "must be no more than 63 characters"
 #define LEN253 "must be no more than 253 characters"
 #define SUBDOMAIN                                                                                  \
-	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' " \
-	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "     \
+	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "  \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "      \
 	"regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-" \
 	"9])?)*')"
 #define LABEL                                                                                      \
-	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "  \
-	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "  \
+	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "   \
+	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "   \
 	"regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 #define DNS1035                                                                                    \
-	"a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with " \
-	"an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "   \
+	"a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "  \
+	"an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "    \
 	"'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 #define QNAME                                                                                      \
-	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "  \
-	"an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for " \
+	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "   \
+	"an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "  \
 	"validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
 #define LVALUE                                                                                     \
-	"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "  \
-	"or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "     \
+	"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "   \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "      \
 	"'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-" \
 	"Za-z0-9])?')"
 #define ENV                                                                                        \
-	"a valid environment variable name must consist of alphabetic characters, digits, '_', "  \
-	"'-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  "  \
+	"a valid environment variable name must consist of alphabetic characters, digits, '_', "   \
+	"'-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  "   \
 	"or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
 #define CMKEY                                                                                      \
-	"a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "      \
-	"'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "               \
+	"a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "       \
+	"'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "                \
 	"'[-._a-zA-Z0-9]+')"
 
 /* Strings of a given length built at run time: "<c>*n" written as {c, n}. */
 struct vcase {
-	const char *in;   /* literal input, or NULL to build from fill/len/pre/post */
+	const char *in; /* literal input, or NULL to build from fill/len/pre/post */
 	char fill;
 	size_t len;
 	const char *pre;  /* prepended to the filled part */
@@ -62,9 +62,18 @@ struct vcase {
 	const char *want; /* NULL when valid */
 };
 
-#define S(str, w) {str, 0, 0, NULL, NULL, w}
-#define FILL(c, n, w) {NULL, c, n, "", "", w}
-#define FILLX(p, c, n, q, w) {NULL, c, n, p, q, w}
+#define S(str, w)                                                                                  \
+	{                                                                                          \
+		str, 0, 0, NULL, NULL, w                                                           \
+	}
+#define FILL(c, n, w)                                                                              \
+	{                                                                                          \
+		NULL, c, n, "", "", w                                                              \
+	}
+#define FILLX(p, c, n, q, w)                                                                       \
+	{                                                                                          \
+		NULL, c, n, p, q, w                                                                \
+	}
 
 static char *build(const struct vcase *c)
 {
@@ -100,196 +109,188 @@ static void run_table(const char *name, const char *(*check)(const char *), cons
 }
 
 static const struct vcase subdomain_cases[] = {
-	S("a", NULL),
-	S("example.com", NULL),
-	S("my-app.example-1.com", NULL),
-	S("0", NULL),
-	S("1.2.3.4", NULL),
-	S("a-b--c", NULL),
-	FILL('a', 253, NULL),
-	FILLX("", 'a', 63, ".b", NULL), /* labels inside a subdomain are not length-limited */
-	FILLX("", 'a', 100, ".b", NULL),
-	S("", SUBDOMAIN),
-	S(".", SUBDOMAIN),
-	S(".a", SUBDOMAIN),
-	S("a.", SUBDOMAIN),
-	S("a..b", SUBDOMAIN),
-	S("-a", SUBDOMAIN),
-	S("a-", SUBDOMAIN),
-	S("a-.b", SUBDOMAIN),
-	S("a.-b", SUBDOMAIN),
-	S("A", SUBDOMAIN),
-	S("Example.com", SUBDOMAIN),
-	S("a_b", SUBDOMAIN),
-	S("a b", SUBDOMAIN),
-	S("a/b", SUBDOMAIN),
-	S("caf\xc3\xa9", SUBDOMAIN),
-	S("\xff", SUBDOMAIN),
-	FILL('a', 254, LEN253),
-	FILL('a', 10000, LEN253),
-	FILLX("", 'a', 254, "-", LEN253 "; " SUBDOMAIN),
-	FILL('-', 10000, LEN253 "; " SUBDOMAIN),
+    S("a", NULL),
+    S("example.com", NULL),
+    S("my-app.example-1.com", NULL),
+    S("0", NULL),
+    S("1.2.3.4", NULL),
+    S("a-b--c", NULL),
+    FILL('a', 253, NULL),
+    FILLX("", 'a', 63, ".b", NULL), /* labels inside a subdomain are not length-limited */
+    FILLX("", 'a', 100, ".b", NULL),
+    S("", SUBDOMAIN),
+    S(".", SUBDOMAIN),
+    S(".a", SUBDOMAIN),
+    S("a.", SUBDOMAIN),
+    S("a..b", SUBDOMAIN),
+    S("-a", SUBDOMAIN),
+    S("a-", SUBDOMAIN),
+    S("a-.b", SUBDOMAIN),
+    S("a.-b", SUBDOMAIN),
+    S("A", SUBDOMAIN),
+    S("Example.com", SUBDOMAIN),
+    S("a_b", SUBDOMAIN),
+    S("a b", SUBDOMAIN),
+    S("a/b", SUBDOMAIN),
+    S("caf\xc3\xa9", SUBDOMAIN),
+    S("\xff", SUBDOMAIN),
+    FILL('a', 254, LEN253),
+    FILL('a', 10000, LEN253),
+    FILLX("", 'a', 254, "-", LEN253 "; " SUBDOMAIN),
+    FILL('-', 10000, LEN253 "; " SUBDOMAIN),
 };
 
 static const struct vcase label_cases[] = {
-	S("a", NULL),
-	S("my-name", NULL),
-	S("123-abc", NULL),
-	S("0", NULL),
-	FILL('z', 63, NULL),
-	S("", LABEL),
-	S("-a", LABEL),
-	S("a-", LABEL),
-	S("A", LABEL),
-	S("a_b", LABEL),
-	S("a.", LABEL),
-	S("a.b", "must not contain dots"),
-	S("example.com", "must not contain dots"),
-	S("\xe2\x98\x83", LABEL),
-	FILL('a', 64, LEN63),
-	FILL('a', 10000, LEN63),
-	FILLX("", 'a', 64, ".b", LEN63 "; must not contain dots"),
-	FILL('A', 64, LEN63 "; " LABEL),
+    S("a", NULL),
+    S("my-name", NULL),
+    S("123-abc", NULL),
+    S("0", NULL),
+    FILL('z', 63, NULL),
+    S("", LABEL),
+    S("-a", LABEL),
+    S("a-", LABEL),
+    S("A", LABEL),
+    S("a_b", LABEL),
+    S("a.", LABEL),
+    S("a.b", "must not contain dots"),
+    S("example.com", "must not contain dots"),
+    S("\xe2\x98\x83", LABEL),
+    FILL('a', 64, LEN63),
+    FILL('a', 10000, LEN63),
+    FILLX("", 'a', 64, ".b", LEN63 "; must not contain dots"),
+    FILL('A', 64, LEN63 "; " LABEL),
 };
 
 static const struct vcase dns1035_cases[] = {
-	S("a", NULL),
-	S("my-name", NULL),
-	S("abc-123", NULL),
-	FILL('z', 63, NULL),
-	S("", DNS1035),
-	S("1a", DNS1035),
-	S("123", DNS1035),
-	S("-a", DNS1035),
-	S("a-", DNS1035),
-	S("A", DNS1035),
-	S("a.b", DNS1035),
-	S("a_b", DNS1035),
-	FILL('a', 64, LEN63),
-	FILL('9', 64, LEN63 "; " DNS1035),
+    S("a", NULL),	  S("my-name", NULL),
+    S("abc-123", NULL),	  FILL('z', 63, NULL),
+    S("", DNS1035),	  S("1a", DNS1035),
+    S("123", DNS1035),	  S("-a", DNS1035),
+    S("a-", DNS1035),	  S("A", DNS1035),
+    S("a.b", DNS1035),	  S("a_b", DNS1035),
+    FILL('a', 64, LEN63), FILL('9', 64, LEN63 "; " DNS1035),
 };
 
 #define PFX(m) "prefix part " m
 #define NAME(m) "name part " m
 
 static const struct vcase qname_cases[] = {
-	S("a", NULL),
-	S("MyName", NULL),
-	S("my.name", NULL),
-	S("123-abc", NULL),
-	S("a_b.c-D", NULL),
-	S("example.com/MyName", NULL),
-	S("kubernetes.io/hostname", NULL),
-	S("app.kubernetes.io/name", NULL),
-	S("nvidia.com/gpu.product", NULL),
-	FILL('a', 63, NULL),
-	FILLX("", 'a', 253, "/b", NULL),
-	FILLX("a/", 'b', 63, "", NULL),
-	S("", NAME("must be non-empty") "; " NAME(QNAME)),
-	S("-a", NAME(QNAME)),
-	S("a-", NAME(QNAME)),
-	S("_a", NAME(QNAME)),
-	S(".a", NAME(QNAME)),
-	S("a b", NAME(QNAME)),
-	S("a$", NAME(QNAME)),
-	S("a=b", NAME(QNAME)),
-	S("caf\xc3\xa9", NAME(QNAME)),
-	S("\xff", NAME(QNAME)),
-	S("/a", PFX("must be non-empty")),
-	S("a/", NAME("must be non-empty") "; " NAME(QNAME)),
-	S("/", PFX("must be non-empty") "; " NAME("must be non-empty") "; " NAME(QNAME)),
-	S("Example.com/a", PFX(SUBDOMAIN)),
-	S("a_b/c", PFX(SUBDOMAIN)),
-	S("a..b/c", PFX(SUBDOMAIN)),
-	S("a/-b", NAME(QNAME)),
-	S("A/-b", PFX(SUBDOMAIN) "; " NAME(QNAME)),
-	S("a/b/c", "a qualified name " QNAME " with an optional DNS subdomain prefix and '/' "
-		   "(e.g. 'example.com/MyName')"),
-	S("//", "a qualified name " QNAME " with an optional DNS subdomain prefix and '/' "
-		"(e.g. 'example.com/MyName')"),
-	FILL('a', 64, NAME(LEN63)),
-	FILL('a', 10000, NAME(LEN63)),
-	FILL('-', 64, NAME(LEN63) "; " NAME(QNAME)),
-	FILLX("", 'a', 254, "/b", PFX(LEN253)),
-	FILLX("", 'a', 254, "-/b", PFX(LEN253) "; " PFX(SUBDOMAIN)),
-	FILLX("", 'a', 254, "/", PFX(LEN253) "; " NAME("must be non-empty") "; " NAME(QNAME)),
-	FILLX("x/", 'a', 64, "", NAME(LEN63)),
-	FILLX("X/", '_', 64, "", PFX(SUBDOMAIN) "; " NAME(LEN63) "; " NAME(QNAME)),
+    S("a", NULL),
+    S("MyName", NULL),
+    S("my.name", NULL),
+    S("123-abc", NULL),
+    S("a_b.c-D", NULL),
+    S("example.com/MyName", NULL),
+    S("kubernetes.io/hostname", NULL),
+    S("app.kubernetes.io/name", NULL),
+    S("nvidia.com/gpu.product", NULL),
+    FILL('a', 63, NULL),
+    FILLX("", 'a', 253, "/b", NULL),
+    FILLX("a/", 'b', 63, "", NULL),
+    S("", NAME("must be non-empty") "; " NAME(QNAME)),
+    S("-a", NAME(QNAME)),
+    S("a-", NAME(QNAME)),
+    S("_a", NAME(QNAME)),
+    S(".a", NAME(QNAME)),
+    S("a b", NAME(QNAME)),
+    S("a$", NAME(QNAME)),
+    S("a=b", NAME(QNAME)),
+    S("caf\xc3\xa9", NAME(QNAME)),
+    S("\xff", NAME(QNAME)),
+    S("/a", PFX("must be non-empty")),
+    S("a/", NAME("must be non-empty") "; " NAME(QNAME)),
+    S("/", PFX("must be non-empty") "; " NAME("must be non-empty") "; " NAME(QNAME)),
+    S("Example.com/a", PFX(SUBDOMAIN)),
+    S("a_b/c", PFX(SUBDOMAIN)),
+    S("a..b/c", PFX(SUBDOMAIN)),
+    S("a/-b", NAME(QNAME)),
+    S("A/-b", PFX(SUBDOMAIN) "; " NAME(QNAME)),
+    S("a/b/c", "a qualified name " QNAME " with an optional DNS subdomain prefix and '/' "
+	       "(e.g. 'example.com/MyName')"),
+    S("//", "a qualified name " QNAME " with an optional DNS subdomain prefix and '/' "
+	    "(e.g. 'example.com/MyName')"),
+    FILL('a', 64, NAME(LEN63)),
+    FILL('a', 10000, NAME(LEN63)),
+    FILL('-', 64, NAME(LEN63) "; " NAME(QNAME)),
+    FILLX("", 'a', 254, "/b", PFX(LEN253)),
+    FILLX("", 'a', 254, "-/b", PFX(LEN253) "; " PFX(SUBDOMAIN)),
+    FILLX("", 'a', 254, "/", PFX(LEN253) "; " NAME("must be non-empty") "; " NAME(QNAME)),
+    FILLX("x/", 'a', 64, "", NAME(LEN63)),
+    FILLX("X/", '_', 64, "", PFX(SUBDOMAIN) "; " NAME(LEN63) "; " NAME(QNAME)),
 };
 
 static const struct vcase lvalue_cases[] = {
-	S("", NULL),
-	S("a", NULL),
-	S("MyValue", NULL),
-	S("my_value", NULL),
-	S("12345", NULL),
-	S("v1.2-rc_3", NULL),
-	FILL('a', 63, NULL),
-	S("-a", LVALUE),
-	S("a-", LVALUE),
-	S("_", LVALUE),
-	S(".", LVALUE),
-	S("a b", LVALUE),
-	S("a/b", LVALUE),
-	S("a,b", LVALUE),
-	S("caf\xc3\xa9", LVALUE),
-	S("\x01", LVALUE),
-	FILL('a', 64, LEN63),
-	FILL('a', 10000, LEN63),
-	FILL('-', 64, LEN63 "; " LVALUE),
+    S("", NULL),
+    S("a", NULL),
+    S("MyValue", NULL),
+    S("my_value", NULL),
+    S("12345", NULL),
+    S("v1.2-rc_3", NULL),
+    FILL('a', 63, NULL),
+    S("-a", LVALUE),
+    S("a-", LVALUE),
+    S("_", LVALUE),
+    S(".", LVALUE),
+    S("a b", LVALUE),
+    S("a/b", LVALUE),
+    S("a,b", LVALUE),
+    S("caf\xc3\xa9", LVALUE),
+    S("\x01", LVALUE),
+    FILL('a', 64, LEN63),
+    FILL('a', 10000, LEN63),
+    FILL('-', 64, LEN63 "; " LVALUE),
 };
 
 static const struct vcase env_cases[] = {
-	S("FOO", NULL),
-	S("my.env-name", NULL),
-	S("MY_ENV.NAME", NULL),
-	S("MyEnvName1", NULL),
-	S("_x", NULL),
-	S("-x", NULL),
-	S(".x", NULL),
-	S("x..y", NULL),
-	FILL('A', 10000, NULL),
-	S("", ENV),
-	S("1A", ENV),
-	S("9", ENV),
-	S("a=b", ENV),
-	S("a b", ENV),
-	S("a$", ENV),
-	S("\xc3\xa9", ENV),
-	S(".", "must not be '.'"),
-	S("..", "must not be '..'"),
-	S("..a", "must not start with '..'"),
-	S("..$", ENV "; must not start with '..'"),
+    S("FOO", NULL),
+    S("my.env-name", NULL),
+    S("MY_ENV.NAME", NULL),
+    S("MyEnvName1", NULL),
+    S("_x", NULL),
+    S("-x", NULL),
+    S(".x", NULL),
+    S("x..y", NULL),
+    FILL('A', 10000, NULL),
+    S("", ENV),
+    S("1A", ENV),
+    S("9", ENV),
+    S("a=b", ENV),
+    S("a b", ENV),
+    S("a$", ENV),
+    S("\xc3\xa9", ENV),
+    S(".", "must not be '.'"),
+    S("..", "must not be '..'"),
+    S("..a", "must not start with '..'"),
+    S("..$", ENV "; must not start with '..'"),
 };
 
 static const struct vcase cmkey_cases[] = {
-	S("key.name", NULL),
-	S("KEY_NAME", NULL),
-	S("key-name", NULL),
-	S("1", NULL),
-	S(".env", NULL),
-	S("a..b", NULL),
-	FILL('a', 253, NULL),
-	S("", CMKEY),
-	S("a/b", CMKEY),
-	S("a b", CMKEY),
-	S("caf\xc3\xa9", CMKEY),
-	S(".", "must not be '.'"),
-	S("..", "must not be '..'"),
-	S("..a", "must not start with '..'"),
-	S("../etc", CMKEY "; must not start with '..'"),
-	FILL('a', 254, LEN253),
-	FILL('a', 10000, LEN253),
-	FILLX("", 'a', 254, "/", LEN253 "; " CMKEY),
-	FILLX("..", 'a', 300, "", LEN253 "; must not start with '..'"),
-	FILLX("../", 'a', 300, "", LEN253 "; " CMKEY "; must not start with '..'"),
+    S("key.name", NULL),
+    S("KEY_NAME", NULL),
+    S("key-name", NULL),
+    S("1", NULL),
+    S(".env", NULL),
+    S("a..b", NULL),
+    FILL('a', 253, NULL),
+    S("", CMKEY),
+    S("a/b", CMKEY),
+    S("a b", CMKEY),
+    S("caf\xc3\xa9", CMKEY),
+    S(".", "must not be '.'"),
+    S("..", "must not be '..'"),
+    S("..a", "must not start with '..'"),
+    S("../etc", CMKEY "; must not start with '..'"),
+    FILL('a', 254, LEN253),
+    FILL('a', 10000, LEN253),
+    FILLX("", 'a', 254, "/", LEN253 "; " CMKEY),
+    FILLX("..", 'a', 300, "", LEN253 "; must not start with '..'"),
+    FILLX("../", 'a', 300, "", LEN253 "; " CMKEY "; must not start with '..'"),
 };
 
 static void test_dns1123_subdomain(void **state)
 {
 	(void)state;
-	run_table("subdomain", wf_check_dns1123_subdomain, subdomain_cases,
-		  NELEM(subdomain_cases));
+	run_table("subdomain", wf_check_dns1123_subdomain, subdomain_cases, NELEM(subdomain_cases));
 }
 
 static void test_dns1123_label(void **state)
@@ -333,9 +334,9 @@ static void test_null_is_empty(void **state)
 {
 	(void)state;
 	const char *(*fns[])(const char *) = {
-		wf_check_dns1123_subdomain, wf_check_dns1123_label, wf_check_dns1035_label,
-		wf_check_qualified_name,    wf_check_label_value,   wf_check_env_var_name,
-		wf_check_config_map_key,
+	    wf_check_dns1123_subdomain, wf_check_dns1123_label, wf_check_dns1035_label,
+	    wf_check_qualified_name,	wf_check_label_value,	wf_check_env_var_name,
+	    wf_check_config_map_key,
 	};
 	for (size_t i = 0; i < NELEM(fns); i++) {
 		const char *a = fns[i](NULL), *b = fns[i]("");
@@ -355,7 +356,8 @@ static void test_every_byte(void **state)
 		bool alnum = lower || (c >= 'A' && c <= 'Z');
 		bool keych = alnum || c == '-' || c == '_' || c == '.';
 		assert_true((wf_check_dns1123_label(s) == NULL) == (lower || c == '-'));
-		assert_true((wf_check_dns1123_subdomain(s) == NULL) == (lower || c == '-' || c == '.'));
+		assert_true((wf_check_dns1123_subdomain(s) == NULL) ==
+			    (lower || c == '-' || c == '.'));
 		assert_true((wf_check_label_value(s) == NULL) == keych);
 		assert_true((wf_check_qualified_name(s) == NULL) == (keych || c == '/'));
 		assert_true((wf_check_env_var_name(s) == NULL) == keych);
@@ -366,11 +368,11 @@ static void test_every_byte(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dns1123_subdomain), cmocka_unit_test(test_dns1123_label),
-		cmocka_unit_test(test_dns1035_label),     cmocka_unit_test(test_qualified_name),
-		cmocka_unit_test(test_label_value),       cmocka_unit_test(test_env_var_name),
-		cmocka_unit_test(test_config_map_key),    cmocka_unit_test(test_null_is_empty),
-		cmocka_unit_test(test_every_byte),
+	    cmocka_unit_test(test_dns1123_subdomain), cmocka_unit_test(test_dns1123_label),
+	    cmocka_unit_test(test_dns1035_label),     cmocka_unit_test(test_qualified_name),
+	    cmocka_unit_test(test_label_value),	      cmocka_unit_test(test_env_var_name),
+	    cmocka_unit_test(test_config_map_key),    cmocka_unit_test(test_null_is_empty),
+	    cmocka_unit_test(test_every_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
