@@ -3,14 +3,14 @@
 # every test. Sources are picked up by wildcard, so adding a file needs no edit here.
 
 CC      ?= cc
-PKGS    := jansson libevent libevent_pthreads yaml-0.1 sqlite3 libcrypto
+PKGS    := jansson libevent libevent_pthreads yaml-0.1 sqlite3 libcrypto libcurl
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 INC     := -Isrc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
 
-LIB_SRC := $(wildcard src/lib/*.c src/store/*.c src/registry/*.c src/api/*.c src/server/*.c)
+LIB_SRC := $(wildcard src/lib/*.c src/store/*.c src/registry/*.c src/api/*.c src/agent/*.c src/controllers/*.c src/scheduler/*.c)
 MAIN_SRC := src/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -59,9 +59,14 @@ $(SAN)/tests/%: tests/unit/%.c $(SAN)/libwharf.a
 
 $(REL)/bench/%: bench/%.c $(REL)/libwharf.a
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $< $(REL)/libwharf.a $(PKG_LIBS) -lcurl
+	$(CC) $(REL_CFLAGS) -o $@ $< $(REL)/libwharf.a $(PKG_LIBS)
 
-san: $(SAN)/wharf $(UNIT_BIN)
+# A stand-in for libnvidia-ml.so.1, loaded by the GPU tests through dlopen.
+$(SAN)/tests/libfake_nvml.so: tests/fake_nvml/fake_nvml.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g -shared -fPIC -o $@ $<
+
+san: $(SAN)/wharf $(UNIT_BIN) $(SAN)/tests/libfake_nvml.so
 
 bench: $(REL)/wharf $(BENCH_BIN)
 

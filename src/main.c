@@ -3,8 +3,14 @@
  *
  *   wharf server [--listen ADDR:PORT] [--data-dir DIR] [--workers N]
  *                [--compaction-interval SECONDS] [--compaction-retain REVISIONS]
+ *   wharf agent  [--server URL] [--node-name NAME] [--data-dir DIR] [--gpus N:PRODUCT[:MIB]]
+ *                [--nvml-lib PATH] [--node-ip IP] [--port PORT] [--restart-backoff MS]
+ *                [--log-max-bytes N]
+ *   wharf shim DIR      (started by the agent, one per container)
  *   wharf version
  */
+#include "agent/agent.h"
+#include "agent/shim.h"
 #include "api/api.h"
 #include "lib/wf_mem.h"
 
@@ -16,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define WF_VERSION "0.1.0"
 
@@ -23,6 +30,9 @@ static void wf__usage(FILE *f)
 {
 	fprintf(f, "usage: wharf server [--listen ADDR:PORT] [--data-dir DIR] [--workers N]\n"
 		   "                    [--compaction-interval SECONDS] [--compaction-retain N]\n"
+		   "       wharf agent [--server URL] [--node-name NAME] [--data-dir DIR]\n"
+		   "                   [--gpus COUNT:PRODUCT[:MIB]] [--nvml-lib PATH] [--node-ip IP]\n"
+		   "                   [--port PORT] [--restart-backoff MS] [--log-max-bytes N]\n"
 		   "       wharf version\n");
 }
 
@@ -173,6 +183,88 @@ fail_store:
 	return rc;
 }
 
+static int wf__cmd_agent(int argc, char **argv)
+{
+	static char host[256];
+	if (gethostname(host, sizeof host) < 0)
+		snprintf(host, sizeof host, "localhost");
+	for (char *p = host; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	static char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	self[n > 0 ? n : 0] = '\0';
+	wf_agent_options o = {.server = "http://127.0.0.1:6443",
+			      .node_name = host,
+			      .data_dir = "./wharf-agent-data",
+			      .node_ip = "127.0.0.1",
+			      .port = 10250,
+			      .self_exe = self,
+			      .backoff_base_ms = 10000,
+			      .backoff_max_ms = 300000,
+			      .log_max_bytes = 10 * 1024 * 1024};
+	static const struct option opts[] = {{"server", required_argument, NULL, 's'},
+					     {"node-name", required_argument, NULL, 'n'},
+					     {"data-dir", required_argument, NULL, 'd'},
+					     {"gpus", required_argument, NULL, 'g'},
+					     {"nvml-lib", required_argument, NULL, 'N'},
+					     {"node-ip", required_argument, NULL, 'i'},
+					     {"port", required_argument, NULL, 'p'},
+					     {"restart-backoff", required_argument, NULL, 'b'},
+					     {"log-max-bytes", required_argument, NULL, 'L'},
+					     {"cgroup-root", required_argument, NULL, 'C'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o.server = optarg;
+			break;
+		case 'n':
+			o.node_name = optarg;
+			break;
+		case 'd':
+			o.data_dir = optarg;
+			break;
+		case 'g':
+			o.gpus = optarg;
+			break;
+		case 'N':
+			o.nvml_lib = optarg;
+			break;
+		case 'i':
+			o.node_ip = optarg;
+			break;
+		case 'p':
+			o.port = atoi(optarg);
+			break;
+		case 'b':
+			o.backoff_base_ms = atoll(optarg);
+			if (o.backoff_base_ms <= 0)
+				o.backoff_base_ms = 1;
+			if (o.backoff_max_ms < o.backoff_base_ms)
+				o.backoff_max_ms = o.backoff_base_ms;
+			break;
+		case 'L':
+			o.log_max_bytes = atoll(optarg);
+			break;
+		case 'C':
+			o.cgroup_root = optarg;
+			break;
+		case 'h':
+			wf__usage(stdout);
+			return 0;
+		default:
+			wf__usage(stderr);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return wf_agent_run(&o);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -181,6 +273,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "server"))
 		return wf__cmd_server(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "agent"))
+		return wf__cmd_agent(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "shim"))
+		return wf_shim_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("wharf %s (Kubernetes API v1.31)\n", WF_VERSION);
 		return 0;

@@ -13,6 +13,7 @@ what=${1:-all}
 [ $# -gt 0 ] && shift
 passed=0 failed=0 skipped=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export WF_FAKE_NVML=${WF_FAKE_NVML:-$PWD/build/san/tests/libfake_nvml.so}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 if [ "$what" = all ] || [ "$what" = unit ]; then

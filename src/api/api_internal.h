@@ -126,6 +126,7 @@ void wf_handle_patch(wf_req *r, const wf_target *t);
 void wf_handle_delete(wf_req *r, const wf_target *t);
 void wf_handle_delete_collection(wf_req *r, const wf_target *t);
 void wf_handle_binding(wf_req *r, const wf_target *t);
+void wf_handle_pod_log(wf_req *r, const wf_target *t);
 /* End every watch served by a stopped worker (its thread has exited). */
 void wf_watch_release_all(wf_worker *w);
 
@@ -140,7 +141,11 @@ char *wf_obj_encode(const json_t *obj, size_t *len_out);
 /* A new RFC 4122 v4 uid. */
 void wf_uid_new(char out[37]);
 
-/* body.c: decode a request body (JSON or YAML) into one object. */
+/* body.c: decode a request body (JSON, YAML or Kubernetes protobuf) into one
+ * object; *out is the caller's. A protobuf body must name kind k (NULL: any
+ * kind with a protobuf schema). Errors: -WF_EINVAL (400), -WF_ENOTSUP (415). */
+int wf_body_decode_kind(const wf_req *r, const wf_kind *k, json_t **out, wf_err *err);
+/* Same with k NULL. */
 int wf_body_decode(const wf_req *r, json_t **out, wf_err *err);
 
 /* table.c */

@@ -1,8 +1,9 @@
 /*
- * body.c - request bodies: media-type checks and decoding of JSON or YAML
- * into one object.
+ * body.c - request bodies: media-type checks and decoding of JSON, YAML or
+ * Kubernetes protobuf (protobuf.h) into one JSON object.
  */
 #include "api/api_internal.h"
+#include "api/protobuf.h"
 #include "api/yaml_json.h"
 
 #include <string.h>
@@ -24,12 +25,15 @@ static const char *wf__media_type(const char *ct, char *buf, size_t len)
 	return buf;
 }
 
-int wf_body_decode(const wf_req *r, json_t **out, wf_err *err)
+int wf_body_decode_kind(const wf_req *r, const wf_kind *k, json_t **out, wf_err *err)
 {
 	char mt[128];
 	const char *type = wf__media_type(r->content_type, mt, sizeof mt);
 	if (!r->body || !r->body_len)
 		return wf_err_set(err, WF_EINVAL, "the request body is empty");
+	if (wf_pb_is_media_type(type))
+		return wf_pb_decode_object(r->body, r->body_len, k ? wf_kind_api_version(k) : NULL,
+					   k ? k->kind : NULL, out, err);
 	bool yaml = !strcmp(type, "application/yaml") || !strcmp(type, "application/x-yaml") ||
 		    !strcmp(type, "text/yaml") || !strcmp(type, "application/apply-patch+yaml");
 	bool json = !type[0] || !strcmp(type, "application/json") ||
@@ -39,7 +43,8 @@ int wf_body_decode(const wf_req *r, json_t **out, wf_err *err)
 	if (!yaml && !json)
 		return wf_err_set(err, WF_ENOTSUP,
 				  "the body of the request was in an unknown format - accepted "
-				  "media types include: application/json, application/yaml");
+				  "media types include: application/json, application/yaml, "
+				  "application/vnd.kubernetes.protobuf");
 	json_t *v = NULL;
 	if (yaml) {
 		int rc = wf_yaml_to_json(r->body, r->body_len, &v, err);
@@ -56,4 +61,9 @@ int wf_body_decode(const wf_req *r, json_t **out, wf_err *err)
 	}
 	*out = v;
 	return 0;
+}
+
+int wf_body_decode(const wf_req *r, json_t **out, wf_err *err)
+{
+	return wf_body_decode_kind(r, NULL, out, err);
 }

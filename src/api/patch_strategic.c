@@ -6,6 +6,8 @@
  * wf__smp_field array per object type, NULL-name terminated. A field absent
  * from a table has no strategy: maps merge, lists are replaced. A kind with
  * no table therefore behaves like a JSON merge patch, directives aside.
+ * Server-side apply reads the same tables (wf_patch_meta_*, declared in
+ * apply.h) to compute field sets that match what this engine merges.
  *
  * The original is deep-copied once and the patch applied to that private copy
  * in place (maps are changed where they stand, merged lists are rebuilt from
@@ -23,6 +25,7 @@
  * leaving an empty map.
  */
 #include "api/patch.h"
+#include "api/apply.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -979,4 +982,21 @@ int wf_strategic_merge_patch(const json_t *original, const json_t *patch, const 
 		json_object_clear(work);
 	*out = work;
 	return 0;
+}
+
+/* ---- the metadata, for server-side apply (apply.h) ----------------------------- */
+
+const wf_patch_meta *wf_patch_meta_kind(const char *group, const char *kind)
+{
+	return wf__smp_kind_type(group, kind);
+}
+
+bool wf_patch_meta_field(const wf_patch_meta *type, const char *name, size_t len,
+			 const wf_patch_meta **sub, bool *merge, const char **key)
+{
+	const wf__smp_field *f = wf__smp_lookup(type, name, len);
+	*sub = f ? f->sub : NULL;
+	*merge = f && f->merge;
+	*key = f ? f->key : NULL;
+	return f != NULL;
 }

@@ -10,6 +10,7 @@
  * resourceVersion gets 409 Conflict.
  */
 #include "api/api_internal.h"
+#include "api/apply.h"
 #include "api/patch.h"
 #include "lib/wf_time.h"
 
@@ -247,6 +248,9 @@ static void wf__validate_all(const wf_kind *k, const json_t *obj, const json_t *
 			wf_causes_add(c, "FieldValueInvalid", key,
 				      "Invalid value: nested deeper than %d levels", WF_MAX_DEPTH);
 	}
+	json_t *st = json_object_get(obj, "status");
+	if (k->has_status && st && !json_is_null(st) && !json_is_object(st))
+		wf_causes_invalid(c, "status", st, "must be an object");
 	wf_validate_object_meta(k, obj, c);
 	if (k->validate)
 		k->validate(obj, old, c);
@@ -330,7 +334,7 @@ void wf_handle_create(wf_req *r, const wf_target *t)
 {
 	json_t *obj = NULL;
 	wf_err err = {0};
-	if (wf_body_decode(r, &obj, &err) < 0) {
+	if (wf_body_decode_kind(r, t->kind, &obj, &err) < 0) {
 		wf_reply_err(r, &err, NULL, NULL);
 		return;
 	}
@@ -408,6 +412,18 @@ static wf__upd_result wf__update(wf_req *r, const wf_kind *k, const char *key, j
 		else
 			json_object_del(md, keep[i]);
 	}
+	/* managedFields stay when the client sends none (or a malformed list),
+	 * as in Kubernetes; an explicit empty list clears them. */
+	json_t *nmf = json_object_get(json_object_get(neu, "metadata"), "managedFields");
+	json_t *omf = json_object_get(omd, "managedFields");
+	if (json_is_array(nmf) && !json_array_size(nmf))
+		json_object_del(md, "managedFields");
+	else if (json_is_array(nmf) && (json_equal(nmf, omf) || wf_managed_fields_valid(nmf)))
+		json_object_set(md, "managedFields", nmf);
+	else if (omf)
+		json_object_set(md, "managedFields", omf);
+	else
+		json_object_del(md, "managedFields");
 	json_object_del(md, "resourceVersion");
 	json_object_del(md, "selfLink");
 	if (k->defaults)
@@ -459,7 +475,7 @@ void wf_handle_update(wf_req *r, const wf_target *t)
 	const wf_kind *k = t->kind;
 	json_t *obj = NULL;
 	wf_err err = {0};
-	if (wf_body_decode(r, &obj, &err) < 0) {
+	if (wf_body_decode_kind(r, k, &obj, &err) < 0) {
 		wf_reply_err(r, &err, NULL, NULL);
 		return;
 	}
@@ -545,6 +561,35 @@ static int wf__patch_type(const char *ct, wf__ptype *out)
 	return -1;
 }
 
+/* Server-side apply of patch onto old (NULL when the apply creates). A
+ * conflict is answered here (409 with the causes, -WF_ECONFLICT); other
+ * errors are left in err for the caller to answer. */
+static int wf__apply(wf_req *r, const wf_target *t, const json_t *old, const json_t *patch,
+		     json_t **out, wf_err *err)
+{
+	const wf_kind *k = t->kind;
+	char now[32];
+	wf_time_rfc3339(time(NULL), now);
+	wf_apply_opts o = {.manager = wf_req_query(r, "fieldManager"),
+			   .group = k->group,
+			   .kind = k->kind,
+			   .api_version = wf_kind_api_version(k),
+			   .subresource = t->subresource,
+			   .has_status = k->has_status,
+			   .force = wf_req_query_bool(r, "force"),
+			   .now = now};
+	wf_apply_conflicts c = {0};
+	int rc = wf_apply(old, patch, &o, out, &c, err);
+	if (rc == -WF_ECONFLICT) {
+		json_t *d = json_object();
+		json_object_set_new(d, "causes", c.causes);
+		c.causes = NULL;
+		wf_reply_status(r, 409, "Conflict", c.message, d);
+		wf_apply_conflicts_free(&c);
+	}
+	return rc;
+}
+
 void wf_handle_patch(wf_req *r, const wf_target *t)
 {
 	const wf_kind *k = t->kind;
@@ -605,8 +650,11 @@ void wf_handle_patch(wf_req *r, const wf_target *t)
 		int rc = wf_object_get(r->api, key, &old, &rev, &err);
 		if (rc == -WF_ENOENT && type == WF_PATCH_APPLY && !t->subresource) {
 			/* Server-side apply creates what does not exist. */
-			json_t *obj = json_deep_copy(patch);
-			wf__create(r, k, t->ns, obj);
+			json_t *obj = NULL;
+			if (wf__apply(r, t, NULL, patch, &obj, &err) == 0)
+				wf__create(r, k, t->ns, obj);
+			else if (!r->replied)
+				wf_reply_status(r, 400, "BadRequest", err.msg, NULL);
 			json_decref(obj);
 			break;
 		}
@@ -627,15 +675,18 @@ void wf_handle_patch(wf_req *r, const wf_target *t)
 			neu = wf_merge_patch(old, patch);
 			break;
 		case WF_PATCH_STRATEGIC:
-		case WF_PATCH_APPLY:
 			rc = wf_strategic_merge_patch(old, patch, k->group, k->kind, &neu, &err);
+			break;
+		case WF_PATCH_APPLY:
+			rc = wf__apply(r, t, old, patch, &neu, &err);
 			break;
 		}
 		if (rc < 0) {
 			json_decref(old);
-			wf_reply_status(r, type == WF_PATCH_JSON ? 422 : 400,
-					type == WF_PATCH_JSON ? "Invalid" : "BadRequest", err.msg,
-					NULL);
+			if (!r->replied)
+				wf_reply_status(r, type == WF_PATCH_JSON ? 422 : 400,
+						type == WF_PATCH_JSON ? "Invalid" : "BadRequest",
+						err.msg, NULL);
 			break;
 		}
 		if (!wf__check_type(r, k, neu)) {

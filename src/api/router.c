@@ -73,6 +73,10 @@ static void wf__dispatch(wf_req *r, wf_target *t)
 			wf__not_allowed(r);
 		return;
 	}
+	if (sub && !strcmp(sub, "log") && !strcmp(t->kind->resource, "pods") && !t->kind->group[0]) {
+		wf_handle_pod_log(r, t);
+		return;
+	}
 	if (sub && strcmp(sub, "status")) {
 		wf__not_found(r);
 		return;

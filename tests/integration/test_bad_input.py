@@ -589,7 +589,7 @@ def test_create_existing_name(cluster, victim):
         assert st["details"]["kind"] == "configmaps"
 
 
-# ---- patches ----------------------------------------------------------------------------------------
+# ---- patches -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "application/json", "application/yaml",
@@ -724,7 +724,7 @@ def test_binding_bad_input(cluster, victim):
         assert_status(r, 400, "BadRequest")
 
 
-# ---- deletes ------------------------------------------------------------------------------------------
+# ---- deletes -------------------------------------------------------------------------------------
 
 
 def test_delete_bad_options(cluster, victim):
@@ -754,7 +754,7 @@ def test_delete_collection_with_bad_selector_deletes_nothing(cluster, victim):
         assert_status(cluster.delete(PODS + "?fieldSelector=spec.bogus%3Dx"), 400, "BadRequest")
 
 
-# ---- list and watch parameters ---------------------------------------------------------------------
+# ---- list and watch parameters -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("sel", [
@@ -809,7 +809,8 @@ def test_bad_continue(cluster, token):
 def test_paging_control(cluster):
     """Control: limit/continue walk a collection exactly once."""
     for i in range(5):
-        create(cluster, "/api/v1/namespaces/other/configmaps", {"metadata": {"name": "page-%d" % i}})
+        create(cluster, "/api/v1/namespaces/other/configmaps",
+               {"metadata": {"name": "page-%d" % i}})
     seen, cont = [], None
     for _ in range(10):
         q = "?limit=2" + ("&continue=" + cont if cont else "")
@@ -827,7 +828,7 @@ def test_bad_watch_resource_version(cluster, rv):
     assert_status(r, 400, "BadRequest")
 
 
-# ---- routing ------------------------------------------------------------------------------------------
+# ---- routing -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", [
@@ -905,7 +906,7 @@ def test_malformed_http(cluster, server, data):
     assert cluster.get("/healthz").code == 200
 
 
-# ---- deep nesting and huge maps ----------------------------------------------------------------------
+# ---- deep nesting and huge maps ------------------------------------------------------------------
 
 
 def nested_json(depth, kind="object"):
@@ -1007,13 +1008,23 @@ def test_huge_selectors(cluster, victim):
     assert cluster.get("/healthz").code == 200
 
 
-# ---- compaction: watch from a revision that is gone ------------------------------------------------
+# ---- compaction: watch from a revision that is gone ----------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def compacting():
+    """A server compacting every second down to 5 revisions, holding 25
+    ConfigMaps, once a watch from revision 1 is refused (compaction ran)."""
     s = Server(extra_args=["--compaction-interval", "1", "--compaction-retain", "5"]).start()
     c = Cluster(s)
+    for i in range(25):
+        create(c, CMS, {"metadata": {"name": "cm-%d" % i}, "data": {"i": str(i)}})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        events = watch_lines(c, "resourceVersion=1")
+        if events and events[0]["type"] == "ERROR":
+            break
+        time.sleep(0.2)
     yield c
     s.stop()
     s.assert_clean_log()
@@ -1029,15 +1040,7 @@ def watch_lines(cluster, query):
 
 def test_watch_from_compacted_revision(compacting):
     c = compacting
-    for i in range(25):
-        create(c, CMS, {"metadata": {"name": "cm-%d" % i}, "data": {"i": str(i)}})
-    deadline = time.time() + 60
-    events = []
-    while time.time() < deadline:
-        events = watch_lines(c, "resourceVersion=1")
-        if events and events[0]["type"] == "ERROR":
-            break
-        time.sleep(0.2)
+    events = watch_lines(c, "resourceVersion=1")
     assert events and events[0]["type"] == "ERROR", events[:2]
     st = events[0]["object"]
     assert st["kind"] == "Status" and st["code"] == 410 and st["reason"] == "Expired", st
@@ -1054,7 +1057,22 @@ def test_watch_from_compacted_revision(compacting):
     assert c.get("/healthz").code == 200
 
 
-# ---- more hostile patterns ------------------------------------------------------------------------
+def test_python_client_sees_410_from_compacted_watch(compacting):
+    kubernetes = pytest.importorskip("kubernetes")
+    cfg = kubernetes.client.Configuration()
+    kubernetes.config.load_kube_config(config_file=compacting.kubeconfig,
+                                       client_configuration=cfg)
+    with kubernetes.client.ApiClient(cfg) as api:
+        core = kubernetes.client.CoreV1Api(api)
+        with pytest.raises(kubernetes.client.ApiException) as e:
+            for _ in kubernetes.watch.Watch().stream(core.list_namespaced_config_map, NS,
+                                                     resource_version="1", timeout_seconds=5):
+                pass
+        assert e.value.status == 410
+        assert e.value.reason.startswith("Expired")
+
+
+# ---- more hostile patterns -----------------------------------------------------------------------
 
 
 def test_concurrent_puts_with_one_resource_version(cluster):
@@ -1191,3 +1209,17 @@ def test_create_in_terminating_namespace(cluster):
     while time.time() < deadline and cluster.get("/api/v1/namespaces/doomed").code == 200:
         time.sleep(0.1)
     assert_absent(cluster, "/api/v1/namespaces/doomed")
+
+
+@pytest.mark.parametrize("status", ["x", 5, [1], True])
+def test_status_of_the_wrong_type(cluster, victim, status):
+    with unchanged(cluster, victim["pod"]):
+        r = cluster.patch(victim["pod"] + "/status", {"status": status},
+                          "application/merge-patch+json")
+        assert_invalid(r, "status")
+        body = fetch(cluster, victim["pod"])
+        body["status"] = status
+        assert_invalid(cluster.put(victim["pod"] + "/status", body), "status")
+    with nothing_written(cluster):
+        r = cluster.post("/api/v1/nodes", {"metadata": {"name": "n-bad-status"}, "status": status})
+        assert_invalid(r, "status")

@@ -43,6 +43,15 @@ def batch(api):
     return client.BatchV1Api(api)
 
 
+@pytest.fixture(scope="module")
+def seeded(core):
+    """Three labelled pods and a ConfigMap that the read-only tests share."""
+    core.create_namespaced_pod(NS, pod_body("web-1", {"app": "web", "tier": "fe"}))
+    core.create_namespaced_pod(NS, pod_body("web-2", {"app": "web", "tier": "be"}))
+    core.create_namespaced_pod(NS, pod_body("db-1", {"app": "db"}))
+    core.create_namespaced_config_map(NS, {"metadata": {"name": "seeded"}, "data": {"a": "1"}})
+
+
 def pod_body(name, labels=None, image="busybox:1.36"):
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "labels": labels or {}},
@@ -78,41 +87,41 @@ def test_list_namespaces_and_nodes(core):
     assert core.read_node("py-node-1").metadata.labels == {"gpu": "a100"}
 
 
-def test_create_read_list_pods(core):
-    created = core.create_namespaced_pod(NS, pod_body("web-1", {"app": "web", "tier": "fe"}))
-    assert created.metadata.name == "web-1"
+def test_create_read_list_pods(core, seeded):
+    created = core.create_namespaced_pod(NS, pod_body("fresh", {"app": "fresh"}))
+    assert created.metadata.name == "fresh"
     assert created.metadata.namespace == NS
     assert created.metadata.uid
     assert int(created.metadata.resource_version) > 0
     assert created.status.phase == "Pending"
     assert created.spec.containers[0].image == "busybox:1.36"
-    core.create_namespaced_pod(NS, pod_body("web-2", {"app": "web", "tier": "be"}))
-    core.create_namespaced_pod(NS, pod_body("db-1", {"app": "db"}))
 
-    got = core.read_namespaced_pod("web-1", NS)
+    got = core.read_namespaced_pod("fresh", NS)
     assert got.metadata.uid == created.metadata.uid
     assert got.metadata.resource_version == created.metadata.resource_version
     assert got.spec.restart_policy == "Always"  # defaulted
 
     pods = core.list_namespaced_pod(NS)
-    assert {"web-1", "web-2", "db-1"} <= {p.metadata.name for p in pods.items}
+    assert {"fresh", "web-1", "web-2", "db-1"} <= {p.metadata.name for p in pods.items}
     assert int(pods.metadata.resource_version) >= int(created.metadata.resource_version)
     everywhere = core.list_pod_for_all_namespaces()
-    assert {"web-1", "web-2", "db-1"} <= {p.metadata.name for p in everywhere.items}
+    assert {"fresh", "web-1", "web-2", "db-1"} <= {p.metadata.name for p in everywhere.items}
 
 
-def test_label_and_field_selectors(core):
+def test_label_and_field_selectors(core, seeded):
     names = lambda lst: sorted(p.metadata.name for p in lst.items)  # noqa: E731
     assert names(core.list_namespaced_pod(NS, label_selector="app=web")) == ["web-1", "web-2"]
     assert names(core.list_namespaced_pod(NS, label_selector="app=web,tier!=fe")) == ["web-2"]
     assert names(core.list_namespaced_pod(NS, label_selector="app in (db, cache)")) == ["db-1"]
-    assert names(core.list_namespaced_pod(NS, label_selector="!tier")) == ["db-1"]
+    assert names(core.list_namespaced_pod(NS, label_selector="app in (web, db),!tier")) == [
+        "db-1"]
     assert names(core.list_pod_for_all_namespaces(label_selector="tier")) == ["web-1", "web-2"]
     assert names(core.list_namespaced_pod(NS, field_selector="metadata.name=web-2")) == ["web-2"]
     assert names(core.list_pod_for_all_namespaces(
         field_selector="metadata.namespace=%s,metadata.name!=web-2" % NS,
         label_selector="app=web")) == ["web-1"]
-    assert names(core.list_namespaced_pod(NS, field_selector="status.phase=Running")) == []
+    assert names(core.list_namespaced_pod(NS, field_selector="status.phase=Running",
+                                          label_selector="app")) == []
     with pytest.raises(ApiException) as e:
         core.list_namespaced_pod(NS, field_selector="spec.bogus=x")
     assert e.value.status == 400 and status_of(e.value)["reason"] == "BadRequest"
@@ -121,7 +130,7 @@ def test_label_and_field_selectors(core):
     assert e.value.status == 400
 
 
-def test_paging(core):
+def test_paging(core, seeded):
     first = core.list_namespaced_pod(NS, limit=2)
     assert len(first.items) == 2 and first.metadata._continue
     rest = core.list_namespaced_pod(NS, limit=100, _continue=first.metadata._continue)
@@ -153,7 +162,7 @@ def test_configmap_create_replace_conflict(core):
     assert now.metadata.resource_version == updated.metadata.resource_version
 
 
-def test_error_statuses(core, batch):
+def test_error_statuses(core, batch, seeded):
     with pytest.raises(ApiException) as e:
         core.read_namespaced_pod("no-such-pod", NS)
     assert e.value.status == 404
@@ -186,8 +195,8 @@ def test_error_statuses(core, batch):
 
 
 def test_strategic_merge_patch(core):
-    before = core.read_namespaced_pod("web-1", NS)
-    patched = core.patch_namespaced_pod("web-1", NS, {
+    before = core.create_namespaced_pod(NS, pod_body("smp", {"app": "web", "tier": "fe"}))
+    patched = core.patch_namespaced_pod("smp", NS, {
         "metadata": {"labels": {"patched": "yes", "tier": None},
                      "annotations": {"note": "hello"}},
         "spec": {"containers": [{"name": "main", "image": "busybox:1.37"}]},
@@ -199,12 +208,12 @@ def test_strategic_merge_patch(core):
     assert patched.spec.containers[0].command == ["sleep", "3600"]
     assert int(patched.metadata.resource_version) > int(before.metadata.resource_version)
     assert patched.metadata.uid == before.metadata.uid
-    assert core.read_namespaced_pod("web-1", NS).metadata.labels == patched.metadata.labels
+    assert core.read_namespaced_pod("smp", NS).metadata.labels == patched.metadata.labels
 
 
 def test_json_patch(core):
-    before = core.read_namespaced_pod("web-2", NS)
-    patched = core.patch_namespaced_pod("web-2", NS, [
+    before = core.create_namespaced_pod(NS, pod_body("jp", {"app": "web", "tier": "be"}))
+    patched = core.patch_namespaced_pod("jp", NS, [
         {"op": "test", "path": "/metadata/labels/app", "value": "web"},
         {"op": "add", "path": "/metadata/labels/jp", "value": "1"},
         {"op": "remove", "path": "/metadata/labels/tier"},
@@ -213,20 +222,22 @@ def test_json_patch(core):
     assert int(patched.metadata.resource_version) > int(before.metadata.resource_version)
 
     with pytest.raises(ApiException) as e:
-        core.patch_namespaced_pod("web-2", NS, [
+        core.patch_namespaced_pod("jp", NS, [
             {"op": "add", "path": "/metadata/labels/half", "value": "done"},
             {"op": "test", "path": "/metadata/labels/app", "value": "not-web"},
         ])
     assert e.value.status in (400, 422)
     status_of(e.value)
-    after = core.read_namespaced_pod("web-2", NS)
+    after = core.read_namespaced_pod("jp", NS)
     assert after.metadata.labels == {"app": "web", "jp": "1"}
     assert after.metadata.resource_version == patched.metadata.resource_version
 
 
-def test_patch_configmap_merge(core):
-    cm = core.patch_namespaced_config_map("settings", NS, {"data": {"epochs": "3"}})
-    assert cm.data == {"lr": "0.2", "epochs": "3"}
+def test_patch_configmap_merge(core, seeded):
+    cm = core.patch_namespaced_config_map("seeded", NS, {"data": {"epochs": "3"}})
+    assert cm.data == {"a": "1", "epochs": "3"}
+    cm = core.patch_namespaced_config_map("seeded", NS, {"data": {"epochs": None}})
+    assert cm.data == {"a": "1"}
 
 
 def test_job_create_read_delete(core, batch):
@@ -366,3 +377,34 @@ def test_watch_all_namespaces_sees_namespaced_change(core):
     first = take(q, 1)
     first[0][3].stop()
     assert first[0][:2] == ("ADDED", "global-watch")
+
+
+def test_status_subresource(core):
+    pod = core.create_namespaced_pod(NS, pod_body("st-1", {"app": "st"}))
+    patched = core.patch_namespaced_pod_status("st-1", NS, {
+        "status": {"phase": "Running", "podIP": "10.1.2.3"},
+        "spec": {"nodeName": "ignored-through-status"}})
+    assert patched.status.phase == "Running" and patched.status.pod_ip == "10.1.2.3"
+    assert patched.spec.node_name is None  # only status changes through /status
+    got = core.read_namespaced_pod_status("st-1", NS)
+    assert got.status.phase == "Running"
+    assert int(got.metadata.resource_version) > int(pod.metadata.resource_version)
+    running = core.list_namespaced_pod(NS, field_selector="status.phase=Running",
+                                       label_selector="app=st")
+    assert [p.metadata.name for p in running.items] == ["st-1"]
+    # a plain update cannot change status
+    got.status.phase = "Failed"
+    got.metadata.labels = {"app": "st", "touched": "yes"}
+    replaced = core.replace_namespaced_pod("st-1", NS, got)
+    assert replaced.status.phase == "Running"
+    assert replaced.metadata.labels["touched"] == "yes"
+
+
+def test_delete_collection_by_label(core, seeded):
+    for i in range(3):
+        core.create_namespaced_config_map(NS, {"metadata": {"name": "bulk-%d" % i,
+                                                            "labels": {"bulk": "yes"}}})
+    core.delete_collection_namespaced_config_map(NS, label_selector="bulk=yes")
+    left = core.list_namespaced_config_map(NS, label_selector="bulk=yes")
+    assert left.items == []
+    assert core.read_namespaced_config_map("seeded", NS).data  # others untouched

@@ -1,0 +1,114 @@
+/*
+ * agent_internal.h - state shared by the files of the agent.
+ *
+ * Threads: the watch thread keeps `cache` (the pods bound to this node, by
+ * uid) current; the sync thread owns `rts` (what runs here) and does all
+ * process work; the probe thread reads and updates probe results under
+ * `mu`; the heartbeat thread renews the Lease and node status; the log
+ * server answers /containerLogs. `mu` guards cache, rts and everything in
+ * them.
+ */
+#ifndef WF_AGENT_INTERNAL_H
+#define WF_AGENT_INTERNAL_H
+
+#include "agent/agent.h"
+#include "agent/cgroup.h"
+#include "agent/client.h"
+#include "agent/gpu.h"
+#include "agent/probe_state.h"
+#include "agent/shim.h"
+#include "lib/wf_mem.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#define WF_GPU_ANNOTATION "wharf.io/gpus"
+#define WF_MAX_GPUS_PER_CTR 64
+
+typedef struct wf_ctr_rt {
+	char name[128];
+	bool init;
+	json_t *spec;	     /* the container's spec (borrowed from pod) */
+	int attempt;	     /* current attempt; -1 before the first start */
+	wf_shim_state st;    /* state of the current attempt */
+	uint64_t oom_base;   /* cgroup OOM count when the attempt started */
+	bool oom;	     /* the current attempt was OOM-killed */
+	int64_t backoff_until_ms;
+	int64_t backoff_ms;
+	int64_t running_since_ms;
+	json_t *last_term;	/* lastState.terminated (owned), or NULL */
+	json_t *waiting;	/* state.waiting override (owned), or NULL */
+	bool done;		/* finished and will not run again */
+	wf_probe_set probes;	/* startup/liveness/readiness of the current attempt */
+	bool probe_kill;	/* killed after a failed liveness/startup probe */
+	char gpu_uuids[WF_MAX_GPUS_PER_CTR][96];
+	int gpu_indices[WF_MAX_GPUS_PER_CTR];
+	size_t ngpus;
+} wf_ctr_rt;
+
+typedef struct wf_pod_rt {
+	char uid[64];
+	char ns[256];
+	char name[256];
+	json_t *pod; /* latest copy from the cache (owned) */
+	wf_ctr_rt *ctrs;
+	size_t nctrs, ninit;
+	bool admitted;
+	bool rejected;
+	bool terminal; /* phase Succeeded/Failed reached */
+	bool killing;
+	bool sigkilled;
+	int64_t kill_deadline_ms;
+	char *last_status; /* JSON text of the status last written */
+	int64_t start_ms;
+	char start_time[40];
+	struct wf_pod_rt *next;
+} wf_pod_rt;
+
+typedef struct wf_agent {
+	wf_agent_options o;
+	wf_client *client;
+	wf_cgroups *cgroups;
+	wf_gpu_pool *gpus;
+	wf_gpu_device *devs;
+	size_t ndevs;
+	char *pods_dir;
+	char *node_uid;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool dirty;
+	volatile bool stop;
+	json_t *cache;	 /* uid -> pod object */
+	bool cache_synced; /* first list done: absent pods are really gone */
+	wf_pod_rt *rts;
+	pid_t *shims; /* shims started by this agent, not yet reaped */
+	size_t nshims;
+
+	pthread_t watch_thread, sync_thread, probe_thread, beat_thread;
+} wf_agent;
+
+int64_t wf_agent_now_ms(void);
+
+/* pods.c */
+void *wf_agent_sync_main(void *arg);
+void *wf_agent_probe_main(void *arg);
+void wf_agent_adopt(wf_agent *a);
+void wf_agent_event(wf_agent *a, const json_t *pod, const char *type, const char *reason,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* env.c: the container's environment as "K=V" strings (NULL-terminated,
+ * caller frees with wf_agent_env_free). -WF_ENOENT with a message when a
+ * referenced ConfigMap/Secret/key is missing and not optional. */
+int wf_agent_build_env(wf_agent *a, const json_t *pod, const json_t *ctr, const wf_ctr_rt *c,
+		       char ***out, wf_err *err);
+void wf_agent_env_free(char **env);
+
+/* logserver.c */
+int wf_agent_logserver_start(wf_agent *a, wf_err *err);
+void wf_agent_logserver_stop(wf_agent *a);
+/* Directory of one attempt of a container. Caller frees. */
+char *wf_agent_attempt_dir(const wf_agent *a, const char *uid, const char *ctr, int attempt);
+
+#endif

@@ -1,0 +1,1089 @@
+/*
+ * pods.c - the pod lifecycle on this node, like kubelet's: admission
+ * (commands present, resources available, GPUs assigned), init containers in
+ * order, containers started under shims in their cgroups, restarts with
+ * exponential back-off per restartPolicy, OOM detection, probes, status
+ * reporting, graceful termination on deletion, and adoption of what runs
+ * after an agent restart.
+ *
+ * Everything about a pod is also on disk under <data>/pods/<uid>/: pod.json
+ * (the spec at admission) and <container>/<attempt>/ (the shim's spec,
+ * state, exit and log). The in-memory wf_pod_rt is rebuilt from there when
+ * the agent starts, so a restart neither orphans nor duplicates processes.
+ */
+#include "agent/agent_internal.h"
+#include "agent/probe.h"
+#include "lib/wf_quantity.h"
+#include "lib/wf_time.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WF_SYNC_IDLE_MS 500
+#define WF_BACKOFF_RESET_MS (10 * 60 * 1000)
+
+static const char *wf__str(const json_t *o, const char *k)
+{
+	json_t *v = json_is_object(o) ? json_object_get(o, k) : NULL;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static const char *wf__md(const json_t *pod, const char *k)
+{
+	return wf__str(json_object_get(pod, "metadata"), k);
+}
+
+char *wf_agent_attempt_dir(const wf_agent *a, const char *uid, const char *ctr, int attempt)
+{
+	return wf_xasprintf("%s/%s/%s/%d", a->pods_dir, uid, ctr, attempt);
+}
+
+static void wf__cgroup_name(const wf_pod_rt *r, const wf_ctr_rt *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "pod%s/%s", r->uid, c->name);
+}
+
+static int wf__mkdirs(const char *dir)
+{
+	char *p = wf_xstrdup(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	}
+	int rc = mkdir(p, 0755);
+	free(p);
+	return rc < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int wf__rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void wf__rm_rf(const char *dir)
+{
+	nftw(dir, wf__rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- events ------------------------------------------------------------------- */
+
+void wf_agent_event(wf_agent *a, const json_t *pod, const char *type, const char *reason,
+		    const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	const char *ns = wf__md(pod, "namespace"), *name = wf__md(pod, "name");
+	if (!ns || !name)
+		return;
+	char ts[32];
+	wf_time_rfc3339(time(NULL), ts);
+	json_t *ev = json_object();
+	json_object_set_new(ev, "apiVersion", json_string("v1"));
+	json_object_set_new(ev, "kind", json_string("Event"));
+	json_t *md = json_object();
+	char *evname = wf_xasprintf("%s.%llx%04x", name, (unsigned long long)wf_agent_now_ms(),
+				    (unsigned)(rand() & 0xffff));
+	json_object_set_new(md, "name", json_string(evname));
+	free(evname);
+	json_object_set_new(md, "namespace", json_string(ns));
+	json_object_set_new(ev, "metadata", md);
+	json_t *io = json_object();
+	json_object_set_new(io, "kind", json_string("Pod"));
+	json_object_set_new(io, "apiVersion", json_string("v1"));
+	json_object_set_new(io, "namespace", json_string(ns));
+	json_object_set_new(io, "name", json_string(name));
+	if (wf__md(pod, "uid"))
+		json_object_set_new(io, "uid", json_string(wf__md(pod, "uid")));
+	json_object_set_new(ev, "involvedObject", io);
+	json_object_set_new(ev, "reason", json_string(reason));
+	json_object_set_new(ev, "message", json_string(msg));
+	json_object_set_new(ev, "type", json_string(type));
+	json_t *src = json_object();
+	json_object_set_new(src, "component", json_string("kubelet"));
+	json_object_set_new(src, "host", json_string(a->o.node_name));
+	json_object_set_new(ev, "source", src);
+	json_object_set_new(ev, "firstTimestamp", json_string(ts));
+	json_object_set_new(ev, "lastTimestamp", json_string(ts));
+	json_object_set_new(ev, "count", json_integer(1));
+	json_object_set_new(ev, "reportingComponent", json_string("kubelet"));
+	json_object_set_new(ev, "reportingInstance", json_string(a->o.node_name));
+	char *path = wf_xasprintf("/api/v1/namespaces/%s/events", ns);
+	long code;
+	wf_client_do(a->client, "POST", path, ev, NULL, &code, NULL, NULL);
+	free(path);
+	json_decref(ev);
+}
+
+/* ---- runtime records ------------------------------------------------------------- */
+
+static void wf__rt_free(wf_pod_rt *r)
+{
+	for (size_t i = 0; i < r->nctrs; i++) {
+		json_decref(r->ctrs[i].last_term);
+		json_decref(r->ctrs[i].waiting);
+	}
+	free(r->ctrs);
+	json_decref(r->pod);
+	free(r->last_status);
+	free(r);
+}
+
+static wf_pod_rt *wf__rt_find(wf_agent *a, const char *uid)
+{
+	for (wf_pod_rt *r = a->rts; r; r = r->next)
+		if (!strcmp(r->uid, uid))
+			return r;
+	return NULL;
+}
+
+static void wf__rt_unlink(wf_agent *a, wf_pod_rt *r)
+{
+	for (wf_pod_rt **p = &a->rts; *p; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			return;
+		}
+	}
+}
+
+/* Build the container records of a pod (init containers first). */
+static wf_pod_rt *wf__rt_new(wf_agent *a, const json_t *pod)
+{
+	wf_pod_rt *r = wf_xcalloc(1, sizeof *r);
+	snprintf(r->uid, sizeof r->uid, "%s", wf__md(pod, "uid") ? wf__md(pod, "uid") : "");
+	snprintf(r->ns, sizeof r->ns, "%s", wf__md(pod, "namespace") ? wf__md(pod, "namespace") : "");
+	snprintf(r->name, sizeof r->name, "%s", wf__md(pod, "name") ? wf__md(pod, "name") : "");
+	r->pod = json_deep_copy(pod);
+	json_t *spec = json_object_get(r->pod, "spec");
+	json_t *inits = json_object_get(spec, "initContainers");
+	json_t *mains = json_object_get(spec, "containers");
+	r->ninit = json_array_size(inits);
+	r->nctrs = r->ninit + json_array_size(mains);
+	r->ctrs = wf_xcalloc(r->nctrs ? r->nctrs : 1, sizeof *r->ctrs);
+	for (size_t i = 0; i < r->nctrs; i++) {
+		wf_ctr_rt *c = &r->ctrs[i];
+		c->init = i < r->ninit;
+		c->spec = json_array_get(c->init ? inits : mains, c->init ? i : i - r->ninit);
+		const char *n = wf__str(c->spec, "name");
+		snprintf(c->name, sizeof c->name, "%s", n ? n : "");
+		c->attempt = -1;
+		c->backoff_ms = 0;
+	}
+	r->start_ms = wf_agent_now_ms();
+	wf_time_rfc3339(time(NULL), r->start_time);
+	r->next = a->rts;
+	a->rts = r;
+	return r;
+}
+
+/* ---- admission ------------------------------------------------------------------- */
+
+/* GPUs a container asks for: limits (or requests) of nvidia.com/ resources. */
+static void wf__gpu_requests(const json_t *ctr, const char **res, int64_t *count)
+{
+	*res = NULL;
+	*count = 0;
+	json_t *resources = json_object_get(ctr, "resources");
+	static const char *const kinds[] = {"limits", "requests"};
+	for (size_t k = 0; k < 2 && !*res; k++) {
+		const char *key;
+		json_t *v;
+		json_object_foreach(json_object_get(resources, kinds[k]), key, v)
+		{
+			if (strncmp(key, "nvidia.com/", 11) && strncmp(key, "amd.com/", 8))
+				continue;
+			int64_t milli = 0;
+			if (json_is_string(v))
+				wf_quantity_parse(json_string_value(v), &milli, NULL);
+			else if (json_is_integer(v))
+				milli = json_integer_value(v) * 1000;
+			*res = key;
+			*count = milli / 1000;
+			break;
+		}
+	}
+}
+
+/* Extended resources the node does not have at all. */
+static const char *wf__unknown_resource(wf_agent *a, const json_t *ctr)
+{
+	json_t *resources = json_object_get(ctr, "resources");
+	static const char *const kinds[] = {"limits", "requests"};
+	for (size_t k = 0; k < 2; k++) {
+		const char *key;
+		json_t *v;
+		json_object_foreach(json_object_get(resources, kinds[k]), key, v)
+		{
+			if (!strcmp(key, "cpu") || !strcmp(key, "memory") ||
+			    !strcmp(key, "ephemeral-storage") || !strcmp(key, "pods") ||
+			    !strncmp(key, "hugepages-", 10))
+				continue;
+			bool known = false;
+			for (size_t d = 0; d < a->ndevs && !known; d++)
+				known = !strcmp(a->devs[d].resource, key);
+			if (!known)
+				return key;
+		}
+	}
+	return NULL;
+}
+
+static void wf__reject(wf_agent *a, wf_pod_rt *r, const char *reason, const char *msg)
+{
+	r->rejected = true;
+	r->terminal = true;
+	wf_agent_event(a, r->pod, "Warning", reason, "%s", msg);
+	json_t *patch = json_object();
+	json_t *st = json_object();
+	json_object_set_new(st, "phase", json_string("Failed"));
+	json_object_set_new(st, "reason", json_string(reason));
+	json_object_set_new(st, "message", json_string(msg));
+	json_object_set_new(st, "startTime", json_string(r->start_time));
+	json_object_set_new(patch, "status", st);
+	char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s/status", r->ns, r->name);
+	long code;
+	wf_client_do(a->client, "PATCH", path, patch, "application/merge-patch+json", &code, NULL,
+		     NULL);
+	free(path);
+	json_decref(patch);
+}
+
+static void wf__save_pod(wf_agent *a, wf_pod_rt *r)
+{
+	char *dir = wf_xasprintf("%s/%s", a->pods_dir, r->uid);
+	wf__mkdirs(dir);
+	char *path = wf_xasprintf("%s/pod.json", dir);
+	char *tmp = wf_xasprintf("%s.tmp", path);
+	if (json_dump_file(r->pod, tmp, JSON_COMPACT) == 0)
+		rename(tmp, path);
+	free(tmp);
+	free(path);
+	free(dir);
+}
+
+static bool wf__admit(wf_agent *a, wf_pod_rt *r)
+{
+	char msg[512];
+	/* A process runtime runs commands; an image's entrypoint is unknown to it. */
+	for (size_t i = 0; i < r->nctrs; i++) {
+		json_t *cmd = json_object_get(r->ctrs[i].spec, "command");
+		if (!json_is_array(cmd) || !json_array_size(cmd)) {
+			snprintf(msg, sizeof msg,
+				 "container %s has no command: Wharf runs containers as processes "
+				 "and cannot run an image's entrypoint; set command (and args)",
+				 r->ctrs[i].name);
+			wf__reject(a, r, "NoCommand", msg);
+			return false;
+		}
+	}
+	for (size_t i = 0; i < r->nctrs; i++) {
+		const char *unknown = wf__unknown_resource(a, r->ctrs[i].spec);
+		if (unknown) {
+			snprintf(msg, sizeof msg,
+				 "Pod was rejected: Node didn't have enough resource: %s, requested: "
+				 "1, used: 0, capacity: 0",
+				 unknown);
+			char reason[160];
+			snprintf(reason, sizeof reason, "OutOf%s", unknown);
+			wf__reject(a, r, reason, msg);
+			return false;
+		}
+	}
+	/* GPUs: every container's devices, all or nothing. */
+	char owner[256];
+	for (size_t i = 0; i < r->nctrs; i++) {
+		wf_ctr_rt *c = &r->ctrs[i];
+		const char *res;
+		int64_t n;
+		wf__gpu_requests(c->spec, &res, &n);
+		if (!res || n <= 0)
+			continue;
+		snprintf(owner, sizeof owner, "%s/%s", r->uid, c->name);
+		wf_err err = {0};
+		int rc = n > WF_MAX_GPUS_PER_CTR
+				 ? -WF_ECONFLICT
+				 : wf_gpu_pool_allocate(a->gpus, owner, res, (size_t)n, c->gpu_uuids,
+							c->gpu_indices, &err);
+		if (rc < 0) {
+			for (size_t j = 0; j < i; j++) {
+				snprintf(owner, sizeof owner, "%s/%s", r->uid, r->ctrs[j].name);
+				wf_gpu_pool_release(a->gpus, owner);
+				r->ctrs[j].ngpus = 0;
+			}
+			size_t cap = 0;
+			for (size_t d = 0; d < a->ndevs; d++)
+				cap += !strcmp(a->devs[d].resource, res);
+			size_t free_n = wf_gpu_pool_free_count(a->gpus, res);
+			snprintf(msg, sizeof msg,
+				 "Pod was rejected: Node didn't have enough resource: %s, requested: "
+				 "%lld, used: %zu, capacity: %zu",
+				 res, (long long)n, cap - free_n, cap);
+			char reason[160];
+			snprintf(reason, sizeof reason, "OutOf%s", res);
+			wf__reject(a, r, reason, msg);
+			return false;
+		}
+		c->ngpus = (size_t)n;
+	}
+	/* Make the assignment visible on the pod (kubectl describe shows it). */
+	json_t *assign = json_object();
+	for (size_t i = 0; i < r->nctrs; i++) {
+		if (!r->ctrs[i].ngpus)
+			continue;
+		json_t *arr = json_array();
+		for (size_t g = 0; g < r->ctrs[i].ngpus; g++)
+			json_array_append_new(arr, json_string(r->ctrs[i].gpu_uuids[g]));
+		json_object_set_new(assign, r->ctrs[i].name, arr);
+	}
+	if (json_object_size(assign)) {
+		char *text = json_dumps(assign, JSON_COMPACT | JSON_SORT_KEYS);
+		json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+					  WF_GPU_ANNOTATION, text);
+		char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", r->ns, r->name);
+		long code;
+		wf_client_do(a->client, "PATCH", path, patch, "application/merge-patch+json", &code,
+			     NULL, NULL);
+		free(path);
+		json_decref(patch);
+		json_object_set_new(json_object_get(json_object_get(r->pod, "metadata"), "annotations")
+					    ? json_object_get(json_object_get(r->pod, "metadata"),
+							      "annotations")
+					    : json_object(),
+				    WF_GPU_ANNOTATION, json_string(text));
+		free(text);
+	}
+	json_decref(assign);
+	r->admitted = true;
+	wf__save_pod(a, r);
+	return true;
+}
+
+/* ---- starting and observing containers ------------------------------------------------ */
+
+static int64_t wf__limit(const json_t *ctr, const char *res)
+{
+	json_t *v = json_object_get(json_object_get(json_object_get(ctr, "resources"), "limits"), res);
+	int64_t milli = 0;
+	if (json_is_string(v) && wf_quantity_parse(json_string_value(v), &milli, NULL) == 0)
+		return milli;
+	if (json_is_integer(v))
+		return json_integer_value(v) * 1000;
+	return 0;
+}
+
+static json_t *wf__waiting(const char *reason, const char *msg)
+{
+	json_t *w = json_object();
+	json_object_set_new(w, "reason", json_string(reason));
+	if (msg)
+		json_object_set_new(w, "message", json_string(msg));
+	return w;
+}
+
+static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
+{
+	wf_err err = {0};
+	char **env = NULL;
+	if (wf_agent_build_env(a, r->pod, c->spec, c, &env, &err) < 0) {
+		json_decref(c->waiting);
+		c->waiting = wf__waiting("CreateContainerConfigError", err.msg);
+		wf_agent_event(a, r->pod, "Warning", "Failed", "Error: %s", err.msg);
+		return;
+	}
+	char group[400];
+	wf__cgroup_name(r, c, group, sizeof group);
+	wf_cgroup_limits lim = {.cpu_milli = wf__limit(c->spec, "cpu"),
+				.memory_bytes = wf__limit(c->spec, "memory") / 1000};
+	if (wf_cgroup_create(a->cgroups, group, &lim, &err) < 0) {
+		wf_agent_env_free(env);
+		json_decref(c->waiting);
+		c->waiting = wf__waiting("CreateContainerError", err.msg);
+		wf_agent_event(a, r->pod, "Warning", "Failed", "Error: %s", err.msg);
+		return;
+	}
+	uint64_t oom = 0;
+	wf_cgroup_oom_kills(a->cgroups, group, &oom);
+	int attempt = c->attempt + 1;
+	char *dir = wf_agent_attempt_dir(a, r->uid, c->name, attempt);
+	json_t *spec = json_object();
+	json_t *cmd = json_array();
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(c->spec, "command"), i, s) json_array_append(cmd, s);
+	json_array_foreach(json_object_get(c->spec, "args"), i, s) json_array_append(cmd, s);
+	json_object_set_new(spec, "command", cmd);
+	json_t *envj = json_array();
+	for (char **e = env; e && *e; e++)
+		json_array_append_new(envj, json_string(*e));
+	json_object_set_new(spec, "env", envj);
+	const char *wd = wf__str(c->spec, "workingDir");
+	json_object_set_new(spec, "workingDir", json_string(wd && wd[0] ? wd : "/"));
+	if (wf_cgroups_mode(a->cgroups) != WF_CGROUP_NONE)
+		json_object_set_new(spec, "cgroup", json_string(group));
+	if (a->o.cgroup_root)
+		json_object_set_new(spec, "cgroupRoot", json_string(a->o.cgroup_root));
+	char *log = wf_xasprintf("%s/container.log", dir);
+	json_object_set_new(spec, "log", json_string(log));
+	free(log);
+	json_object_set_new(spec, "logMaxBytes", json_integer(a->o.log_max_bytes));
+	pid_t shim = 0;
+	int rc = wf_shim_launch(a->o.self_exe, dir, spec, &shim, &err);
+	json_decref(spec);
+	if (shim > 0) {
+		a->shims = wf_xrealloc(a->shims, (a->nshims + 1) * sizeof *a->shims);
+		a->shims[a->nshims++] = shim;
+	}
+	wf_agent_env_free(env);
+	c->attempt = attempt;
+	c->oom_base = oom;
+	c->oom = false;
+	memset(&c->st, 0, sizeof c->st);
+	wf_shim_read_state(dir, &c->st, NULL);
+	free(dir);
+	json_decref(c->waiting);
+	c->waiting = NULL;
+	if (rc < 0) {
+		c->waiting = wf__waiting("RunContainerError", err.msg);
+		wf_agent_event(a, r->pod, "Warning", "Failed", "Error: %s", err.msg);
+		return;
+	}
+	c->running_since_ms = wf_agent_now_ms();
+	c->probe_kill = false;
+	if (wf_probe_set_init(&c->probes, c->spec, c->running_since_ms, &err) < 0)
+		wf_agent_event(a, r->pod, "Warning", "Unhealthy", "probes ignored: %s", err.msg);
+	if (attempt == 0)
+		wf_agent_event(a, r->pod, "Normal", "Created", "Created container %s", c->name);
+	wf_agent_event(a, r->pod, "Normal", "Started", "Started container %s", c->name);
+}
+
+static json_t *wf__terminated(const wf_ctr_rt *c)
+{
+	json_t *t = json_object();
+	json_object_set_new(t, "exitCode", json_integer(c->st.exit_code));
+	if (c->st.signal)
+		json_object_set_new(t, "signal", json_integer(c->st.signal));
+	const char *reason = c->oom ? "OOMKilled" : c->st.reason[0] ? c->st.reason
+						    : c->st.exit_code == 0 ? "Completed"
+									    : "Error";
+	json_object_set_new(t, "reason", json_string(reason));
+	if (c->st.message[0])
+		json_object_set_new(t, "message", json_string(c->st.message));
+	if (c->st.started_at[0])
+		json_object_set_new(t, "startedAt", json_string(c->st.started_at));
+	if (c->st.finished_at[0])
+		json_object_set_new(t, "finishedAt", json_string(c->st.finished_at));
+	char id[200];
+	snprintf(id, sizeof id, "wharf://%s-%d", c->name, c->attempt);
+	json_object_set_new(t, "containerID", json_string(id));
+	return t;
+}
+
+/* Refresh a container's state from its shim; returns true when it has just exited. */
+static bool wf__observe(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
+{
+	if (c->attempt < 0)
+		return false;
+	bool was_exited = c->st.exited;
+	char *dir = wf_agent_attempt_dir(a, r->uid, c->name, c->attempt);
+	wf_shim_read_state(dir, &c->st, NULL);
+	free(dir);
+	if (!c->st.exited && c->st.started && !c->st.running) {
+		/* The process is gone but no exit was recorded (shim killed). */
+		c->st.exited = true;
+		c->st.exit_code = 137;
+		c->st.signal = SIGKILL;
+		snprintf(c->st.reason, sizeof c->st.reason, "Error");
+		snprintf(c->st.message, sizeof c->st.message, "the container's shim disappeared");
+		wf_time_rfc3339(time(NULL), c->st.finished_at);
+	}
+	if (!c->st.exited || was_exited)
+		return false;
+	char group[400];
+	wf__cgroup_name(r, c, group, sizeof group);
+	uint64_t oom = 0;
+	if (wf_cgroup_oom_kills(a->cgroups, group, &oom) == 0 && oom > c->oom_base)
+		c->oom = true;
+	return true;
+}
+
+static bool wf__should_restart(const wf_pod_rt *r, const wf_ctr_rt *c)
+{
+	const char *policy = wf__str(json_object_get(r->pod, "spec"), "restartPolicy");
+	if (!policy)
+		policy = "Always";
+	if (c->init)
+		return strcmp(policy, "Never") && c->st.exit_code != 0;
+	if (!strcmp(policy, "Always"))
+		return true;
+	if (!strcmp(policy, "OnFailure"))
+		return c->st.exit_code != 0;
+	return false;
+}
+
+static void wf__handle_exit(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
+{
+	json_t *term = wf__terminated(c);
+	if (c->oom)
+		wf_agent_event(a, r->pod, "Warning", "OOMKilled",
+			       "Container %s was killed: it went over its memory limit", c->name);
+	if (r->killing || !wf__should_restart(r, c)) {
+		json_decref(c->last_term);
+		c->last_term = NULL;
+		json_decref(c->waiting);
+		c->waiting = NULL;
+		c->done = true;
+		json_decref(term);
+		return;
+	}
+	/* Exponential back-off, reset after a long healthy run. */
+	int64_t now = wf_agent_now_ms();
+	if (now - c->running_since_ms > WF_BACKOFF_RESET_MS)
+		c->backoff_ms = 0;
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : a->o.backoff_base_ms;
+	if (c->backoff_ms > a->o.backoff_max_ms)
+		c->backoff_ms = a->o.backoff_max_ms;
+	c->backoff_until_ms = now + c->backoff_ms;
+	json_decref(c->last_term);
+	c->last_term = term;
+	char msg[600];
+	snprintf(msg, sizeof msg, "back-off %llds restarting failed container=%s pod=%s_%s(%s)",
+		 (long long)(c->backoff_ms / 1000), c->name, r->name, r->ns, r->uid);
+	json_decref(c->waiting);
+	c->waiting = wf__waiting("CrashLoopBackOff", msg);
+	wf_agent_event(a, r->pod, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c->name, r->name, r->ns, r->uid);
+}
+
+static void wf__kill_ctr(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c, int sig)
+{
+	if (c->attempt < 0 || c->st.exited || !c->st.started)
+		return;
+	wf_shim_signal(&c->st, sig);
+	char group[400];
+	wf__cgroup_name(r, c, group, sizeof group);
+	wf_cgroup_kill(a->cgroups, group, sig);
+}
+
+/* ---- status ----------------------------------------------------------------------- */
+
+static json_t *wf__ctr_status(const wf_pod_rt *r, const wf_ctr_rt *c, const char *ip)
+{
+	json_t *s = json_object();
+	json_object_set_new(s, "name", json_string(c->name));
+	const char *image = wf__str(c->spec, "image");
+	json_object_set_new(s, "image", json_string(image ? image : ""));
+	json_object_set_new(s, "imageID", json_string(""));
+	json_t *state = json_object();
+	bool running = c->attempt >= 0 && c->st.started && !c->st.exited;
+	if (c->waiting) {
+		json_object_set(state, "waiting", c->waiting);
+	} else if (c->attempt < 0) {
+		json_object_set_new(state, "waiting", wf__waiting(c->init ? "PodInitializing" : "ContainerCreating", NULL));
+	} else if (running) {
+		json_t *rs = json_object();
+		json_object_set_new(rs, "startedAt", json_string(c->st.started_at));
+		json_object_set_new(state, "running", rs);
+	} else {
+		json_object_set_new(state, "terminated", wf__terminated(c));
+	}
+	json_object_set_new(s, "state", state);
+	json_t *last = json_object();
+	if (c->last_term)
+		json_object_set(last, "terminated", c->last_term);
+	json_object_set_new(s, "lastState", last);
+	json_object_set_new(s, "ready", json_boolean(running && wf_probe_set_ready(&c->probes)));
+	json_object_set_new(s, "started", json_boolean(running && wf_probe_set_started(&c->probes)));
+	json_object_set_new(s, "restartCount", json_integer(c->attempt > 0 ? c->attempt : 0));
+	if (c->attempt >= 0) {
+		char id[200];
+		snprintf(id, sizeof id, "wharf://%s-%d", c->name, c->attempt);
+		json_object_set_new(s, "containerID", json_string(id));
+	}
+	return s;
+}
+
+static json_t *wf__cond(const char *type, bool ok, const char *reason, const json_t *old_conds)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "type", json_string(type));
+	json_object_set_new(c, "status", json_string(ok ? "True" : "False"));
+	json_object_set_new(c, "lastProbeTime", json_null());
+	char ts[32];
+	wf_time_rfc3339(time(NULL), ts);
+	const char *keep = NULL;
+	size_t i;
+	json_t *o;
+	json_array_foreach(old_conds, i, o)
+	{
+		const char *t = wf__str(o, "type"), *st = wf__str(o, "status");
+		if (t && st && !strcmp(t, type) && !strcmp(st, ok ? "True" : "False"))
+			keep = wf__str(o, "lastTransitionTime");
+	}
+	json_object_set_new(c, "lastTransitionTime", json_string(keep ? keep : ts));
+	if (!ok && reason)
+		json_object_set_new(c, "reason", json_string(reason));
+	return c;
+}
+
+static const char *wf__phase(wf_pod_rt *r, bool *init_done)
+{
+	*init_done = true;
+	for (size_t i = 0; i < r->ninit; i++) {
+		wf_ctr_rt *c = &r->ctrs[i];
+		if (c->done && c->st.exit_code != 0)
+			return "Failed";
+		if (!(c->done && c->st.exit_code == 0)) {
+			*init_done = false;
+			return "Pending";
+		}
+	}
+	bool any_started = false, all_done = r->nctrs > r->ninit, any_failed = false;
+	for (size_t i = r->ninit; i < r->nctrs; i++) {
+		wf_ctr_rt *c = &r->ctrs[i];
+		any_started = any_started || c->attempt >= 0;
+		all_done = all_done && c->done;
+		any_failed = any_failed || (c->done && c->st.exit_code != 0);
+	}
+	if (all_done)
+		return any_failed ? "Failed" : "Succeeded";
+	return any_started ? "Running" : "Pending";
+}
+
+static void wf__post_status(wf_agent *a, wf_pod_rt *r)
+{
+	if (r->rejected)
+		return;
+	json_t *old = json_object_get(r->pod, "status");
+	json_t *old_conds = json_object_get(old, "conditions");
+	bool init_done;
+	const char *phase = wf__phase(r, &init_done);
+	r->terminal = !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+	json_t *st = json_object();
+	json_object_set_new(st, "phase", json_string(phase));
+	json_object_set_new(st, "hostIP", json_string(a->o.node_ip));
+	json_t *ips = json_array();
+	json_array_append_new(ips, json_pack("{s:s}", "ip", a->o.node_ip));
+	json_object_set_new(st, "hostIPs", json_deep_copy(ips));
+	json_object_set_new(st, "podIP", json_string(a->o.node_ip));
+	json_object_set_new(st, "podIPs", ips);
+	json_object_set_new(st, "startTime", json_string(r->start_time));
+	if (wf__str(old, "qosClass"))
+		json_object_set_new(st, "qosClass", json_string(wf__str(old, "qosClass")));
+	json_t *inits = json_array(), *mains = json_array();
+	bool all_ready = r->nctrs > r->ninit;
+	for (size_t i = 0; i < r->nctrs; i++) {
+		wf_ctr_rt *c = &r->ctrs[i];
+		json_array_append_new(c->init ? inits : mains, wf__ctr_status(r, c, a->o.node_ip));
+		if (!c->init) {
+			bool running = c->attempt >= 0 && c->st.started && !c->st.exited;
+			all_ready = all_ready && running && wf_probe_set_ready(&c->probes);
+		}
+	}
+	if (r->ninit)
+		json_object_set_new(st, "initContainerStatuses", inits);
+	else
+		json_decref(inits);
+	json_object_set_new(st, "containerStatuses", mains);
+	json_t *conds = json_array();
+	json_array_append_new(conds, wf__cond("PodReadyToStartContainers", true, NULL, old_conds));
+	json_array_append_new(conds, wf__cond("Initialized", init_done, "ContainersNotInitialized", old_conds));
+	bool ready = all_ready && !r->terminal;
+	json_array_append_new(conds, wf__cond("Ready", ready, r->terminal ? "PodCompleted" : "ContainersNotReady", old_conds));
+	json_array_append_new(conds, wf__cond("ContainersReady", ready, r->terminal ? "PodCompleted" : "ContainersNotReady", old_conds));
+	json_array_append_new(conds, wf__cond("PodScheduled", true, NULL, old_conds));
+	json_object_set_new(st, "conditions", conds);
+	char *text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+	if (r->last_status && !strcmp(text, r->last_status)) {
+		free(text);
+		json_decref(st);
+		return;
+	}
+	json_t *patch = json_object();
+	json_object_set_new(patch, "status", st);
+	char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s/status", r->ns, r->name);
+	long code = 0;
+	json_t *resp = NULL;
+	int rc = wf_client_do(a->client, "PATCH", path, patch, "application/merge-patch+json", &code,
+			      &resp, NULL);
+	free(path);
+	json_decref(patch);
+	if (rc == 0 && code == 200) {
+		free(r->last_status);
+		r->last_status = text;
+		if (resp) {
+			json_decref(r->pod);
+			r->pod = resp;
+			resp = NULL;
+			/* c->spec pointers reference the old copy: re-point them. */
+			json_t *spec = json_object_get(r->pod, "spec");
+			for (size_t i = 0; i < r->nctrs; i++)
+				r->ctrs[i].spec = json_array_get(
+					json_object_get(spec, r->ctrs[i].init ? "initContainers" : "containers"),
+					r->ctrs[i].init ? i : i - r->ninit);
+		}
+	} else {
+		free(text);
+	}
+	json_decref(resp);
+}
+
+/* ---- teardown --------------------------------------------------------------------- */
+
+static bool wf__any_running(wf_pod_rt *r)
+{
+	for (size_t i = 0; i < r->nctrs; i++)
+		if (r->ctrs[i].attempt >= 0 && r->ctrs[i].st.started && !r->ctrs[i].st.exited)
+			return true;
+	return false;
+}
+
+static void wf__release(wf_agent *a, wf_pod_rt *r)
+{
+	char buf[400];
+	for (size_t i = 0; i < r->nctrs; i++) {
+		snprintf(buf, sizeof buf, "%s/%s", r->uid, r->ctrs[i].name);
+		wf_gpu_pool_release(a->gpus, buf);
+		wf__cgroup_name(r, &r->ctrs[i], buf, sizeof buf);
+		wf_cgroup_remove(a->cgroups, buf, NULL);
+	}
+}
+
+/* Stop a pod that is being deleted (or is gone). Returns true when finished. */
+static bool wf__teardown(wf_agent *a, wf_pod_rt *r, const json_t *live)
+{
+	int64_t now = wf_agent_now_ms();
+	if (!r->killing) {
+		r->killing = true;
+		int64_t grace = 0;
+		json_t *g = live ? json_object_get(json_object_get(live, "metadata"),
+						   "deletionGracePeriodSeconds")
+				 : NULL;
+		if (json_is_integer(g))
+			grace = json_integer_value(g);
+		r->kill_deadline_ms = now + grace * 1000;
+		for (size_t i = 0; i < r->nctrs; i++) {
+			if (r->ctrs[i].attempt >= 0 && !r->ctrs[i].st.exited && live)
+				wf_agent_event(a, live, "Normal", "Killing", "Stopping container %s",
+					       r->ctrs[i].name);
+			wf__kill_ctr(a, r, &r->ctrs[i], grace > 0 ? SIGTERM : SIGKILL);
+		}
+		r->sigkilled = grace <= 0;
+	} else if (!r->sigkilled && now >= r->kill_deadline_ms) {
+		for (size_t i = 0; i < r->nctrs; i++)
+			wf__kill_ctr(a, r, &r->ctrs[i], SIGKILL);
+		r->sigkilled = true;
+	}
+	for (size_t i = 0; i < r->nctrs; i++)
+		if (wf__observe(a, r, &r->ctrs[i]))
+			r->ctrs[i].done = true;
+	if (wf__any_running(r))
+		return false;
+	wf__release(a, r);
+	if (live) {
+		/* The containers are gone: remove the pod object for good. */
+		char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", r->ns, r->name);
+		json_t *opts = json_pack("{s:s,s:s,s:i,s:{s:s}}", "kind", "DeleteOptions", "apiVersion",
+					 "v1", "gracePeriodSeconds", 0, "preconditions", "uid", r->uid);
+		long code;
+		wf_client_do(a->client, "DELETE", path, opts, NULL, &code, NULL, NULL);
+		json_decref(opts);
+		free(path);
+	}
+	char *dir = wf_xasprintf("%s/%s", a->pods_dir, r->uid);
+	wf__rm_rf(dir);
+	free(dir);
+	return true;
+}
+
+/* ---- sync ---------------------------------------------------------------------------- */
+
+static void wf__sync_pod(wf_agent *a, wf_pod_rt *r)
+{
+	if (r->rejected)
+		return;
+	if (!r->admitted && !wf__admit(a, r))
+		return;
+	int64_t now = wf_agent_now_ms();
+	bool init_done = true;
+	for (size_t i = 0; i < r->nctrs; i++) {
+		wf_ctr_rt *c = &r->ctrs[i];
+		if (wf__observe(a, r, c))
+			wf__handle_exit(a, r, c);
+		wf_probe_kind why;
+		if (!c->probe_kill && c->attempt >= 0 && !c->st.exited &&
+		    wf_probe_set_should_restart(&c->probes, &why)) {
+			wf_agent_event(a, r->pod, "Normal", "Killing",
+				       "Container %s failed %s probe, will be restarted", c->name,
+				       why == WF_PROBE_STARTUP ? "startup" : "liveness");
+			wf__kill_ctr(a, r, c, SIGKILL);
+			c->probe_kill = true;
+		}
+	}
+	for (size_t i = 0; i < r->nctrs; i++) {
+		wf_ctr_rt *c = &r->ctrs[i];
+		if (c->init) {
+			if (!init_done)
+				break;
+			if (c->done) {
+				if (c->st.exit_code != 0)
+					break; /* pod failed */
+				continue;
+			}
+			init_done = false;
+		}
+		bool idle = c->attempt < 0 || (c->st.exited && !c->done) || (c->waiting && c->attempt < 0);
+		if (c->done || !idle)
+			continue;
+		if (c->attempt >= 0 && now < c->backoff_until_ms)
+			continue;
+		wf__start(a, r, c);
+	}
+	wf__post_status(a, r);
+	if (r->terminal)
+		wf__release(a, r);
+}
+
+/* Reap our own shims by pid: waitpid(-1) would also steal the exit status
+ * of exec probes running on the probe thread. */
+static void wf__reap_shims(wf_agent *a)
+{
+	for (size_t i = 0; i < a->nshims;) {
+		if (waitpid(a->shims[i], NULL, WNOHANG) != 0)
+			a->shims[i] = a->shims[--a->nshims];
+		else
+			i++;
+	}
+}
+
+void *wf_agent_sync_main(void *arg)
+{
+	wf_agent *a = arg;
+	pthread_mutex_lock(&a->mu);
+	while (!a->stop) {
+		a->dirty = false;
+		/* Pods bound here that have no runtime record yet. */
+		const char *uid;
+		json_t *pod;
+		json_object_foreach(a->cache, uid, pod)
+		{
+			wf_pod_rt *r = wf__rt_find(a, uid);
+			if (!r) {
+				const char *phase = wf__str(json_object_get(pod, "status"), "phase");
+				bool finished = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+				if (finished || wf__md(pod, "deletionTimestamp"))
+					continue; /* finished before we saw it, or deleted: nothing to run */
+				wf__rt_new(a, pod);
+			} else if (!r->killing) {
+				/* Keep metadata current (deletionTimestamp, annotations). */
+				json_t *md = json_object_get(pod, "metadata");
+				json_object_set(r->pod, "metadata", md);
+			}
+		}
+		for (wf_pod_rt *r = a->rts, *next; r; r = next) {
+			next = r->next;
+			json_t *live = json_object_get(a->cache, r->uid);
+			bool gone = a->cache_synced && !live;
+			if (gone || (live && wf__md(live, "deletionTimestamp"))) {
+				json_incref(live);
+				bool finished = wf__teardown(a, r, live);
+				json_decref(live);
+				if (finished) {
+					wf__rt_unlink(a, r);
+					wf__rt_free(r);
+				}
+				continue;
+			}
+			if (live)
+				wf__sync_pod(a, r);
+		}
+		wf__reap_shims(a);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t wait_ms = WF_SYNC_IDLE_MS;
+		/* Wake earlier for back-offs and kill deadlines. */
+		int64_t now = wf_agent_now_ms();
+		for (wf_pod_rt *r = a->rts; r; r = r->next) {
+			if (r->killing)
+				wait_ms = 100;
+			for (size_t i = 0; i < r->nctrs; i++)
+				if (r->ctrs[i].backoff_until_ms > now &&
+				    r->ctrs[i].backoff_until_ms - now < wait_ms)
+					wait_ms = r->ctrs[i].backoff_until_ms - now;
+			if (wf__any_running(r))
+				wait_ms = wait_ms > 100 ? 100 : wait_ms;
+		}
+		if (wait_ms < 5)
+			wait_ms = 5;
+		ts.tv_sec += wait_ms / 1000;
+		ts.tv_nsec += (wait_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (!a->dirty && !a->stop)
+			pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* ---- probes ----------------------------------------------------------------------- */
+
+static const char *const wf__probe_names[] = {"Startup", "Liveness", "Readiness"};
+
+/* One thread runs every due probe, one at a time, without holding the lock
+ * while a probe runs; the schedule and thresholds are the pure state
+ * machine of probe_state.c. */
+void *wf_agent_probe_main(void *arg)
+{
+	wf_agent *a = arg;
+	while (!a->stop) {
+		json_t *probe = NULL, *ctr = NULL;
+		char uid[64] = "", name[128] = "";
+		wf_probe_kind kind = WF_PROBE_STARTUP;
+		int attempt = -1;
+		char **env = NULL;
+		pthread_mutex_lock(&a->mu);
+		int64_t now = wf_agent_now_ms();
+		for (wf_pod_rt *r = a->rts; r && !probe; r = r->next) {
+			if (r->killing)
+				continue;
+			for (size_t i = r->ninit; i < r->nctrs && !probe; i++) {
+				wf_ctr_rt *c = &r->ctrs[i];
+				if (c->attempt < 0 || !c->st.started || c->st.exited || c->probe_kill)
+					continue;
+				wf_probe_kind k;
+				if (wf_probe_set_next_due(&c->probes, &k) > now)
+					continue;
+				kind = k;
+				attempt = c->attempt;
+				probe = json_deep_copy(json_object_get(c->spec, wf_probe_kind_field(k)));
+				ctr = json_deep_copy(c->spec);
+				snprintf(uid, sizeof uid, "%s", r->uid);
+				snprintf(name, sizeof name, "%s", c->name);
+				wf_agent_build_env(a, r->pod, c->spec, c, &env, NULL);
+			}
+		}
+		pthread_mutex_unlock(&a->mu);
+		if (!probe) {
+			usleep(50000);
+			continue;
+		}
+		char msg[512] = "";
+		wf_probe_target t = {.host = a->o.node_ip, .container = ctr, .env = env};
+		wf_probe_result res = wf_probe_run(probe, &t, msg, sizeof msg);
+		pthread_mutex_lock(&a->mu);
+		wf_pod_rt *r = wf__rt_find(a, uid);
+		for (size_t i = 0; r && i < r->nctrs; i++) {
+			wf_ctr_rt *c = &r->ctrs[i];
+			if (strcmp(c->name, name) || c->attempt != attempt)
+				continue;
+			if (res == WF_PROBE_FAILURE)
+				wf_agent_event(a, r->pod, "Warning", "Unhealthy", "%s probe failed: %s",
+					       wf__probe_names[kind], msg);
+			if (wf_probe_set_record(&c->probes, kind, wf_agent_now_ms(), res)) {
+				a->dirty = true;
+				pthread_cond_signal(&a->cv);
+			}
+		}
+		pthread_mutex_unlock(&a->mu);
+		json_decref(probe);
+		json_decref(ctr);
+		wf_agent_env_free(env);
+	}
+	return NULL;
+}
+
+/* ---- adoption after a restart ----------------------------------------------------------- */
+
+void wf_agent_adopt(wf_agent *a)
+{
+	DIR *d = opendir(a->pods_dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *path = wf_xasprintf("%s/%s/pod.json", a->pods_dir, e->d_name);
+		json_t *pod = json_load_file(path, 0, NULL);
+		free(path);
+		if (!pod) {
+			char *dir = wf_xasprintf("%s/%s", a->pods_dir, e->d_name);
+			wf__rm_rf(dir);
+			free(dir);
+			continue;
+		}
+		wf_pod_rt *r = wf__rt_new(a, pod);
+		json_decref(pod);
+		r->admitted = true;
+		for (size_t i = 0; i < r->nctrs; i++) {
+			wf_ctr_rt *c = &r->ctrs[i];
+			/* The newest attempt directory is the current one. */
+			for (int at = 0;; at++) {
+				char *dir = wf_agent_attempt_dir(a, r->uid, c->name, at);
+				struct stat sb;
+				bool exists = stat(dir, &sb) == 0;
+				free(dir);
+				if (!exists)
+					break;
+				c->attempt = at;
+			}
+			if (c->attempt < 0)
+				continue;
+			if (c->attempt > 0) {
+				/* lastState from the attempt before. */
+				wf_ctr_rt prev = *c;
+				prev.attempt = c->attempt - 1;
+				char *dir = wf_agent_attempt_dir(a, r->uid, c->name, prev.attempt);
+				if (wf_shim_read_state(dir, &prev.st, NULL) == 0 && prev.st.exited) {
+					prev.oom = false;
+					c->last_term = wf__terminated(&prev);
+				}
+				free(dir);
+			}
+			char *dir = wf_agent_attempt_dir(a, r->uid, c->name, c->attempt);
+			wf_shim_read_state(dir, &c->st, NULL);
+			free(dir);
+			/* An exit that happened while we were away is handled by the
+			 * first sync: present it as not yet seen. */
+			c->st.exited = false;
+			c->running_since_ms = wf_agent_now_ms();
+			char group[400];
+			wf__cgroup_name(r, c, group, sizeof group);
+			wf_cgroup_oom_kills(a->cgroups, group, &c->oom_base);
+			/* GPUs: the pool's state file normally has them; re-take from
+			 * the annotation otherwise. */
+			const char *ann = wf__str(json_object_get(json_object_get(r->pod, "metadata"), "annotations"), WF_GPU_ANNOTATION);
+			json_t *assign = ann ? json_loads(ann, 0, NULL) : NULL;
+			size_t g;
+			json_t *u;
+			char owner[256];
+			snprintf(owner, sizeof owner, "%s/%s", r->uid, c->name);
+			json_array_foreach(json_object_get(assign, c->name), g, u)
+			{
+				if (g < WF_MAX_GPUS_PER_CTR && json_is_string(u)) {
+					wf_gpu_pool_adopt(a->gpus, owner, json_string_value(u), NULL);
+					snprintf(c->gpu_uuids[g], sizeof c->gpu_uuids[g], "%s", json_string_value(u));
+					c->ngpus = g + 1;
+				}
+			}
+			json_decref(assign);
+		}
+		fprintf(stderr, "wharf-agent: adopted pod %s/%s (%s)\n", r->ns, r->name, r->uid);
+	}
+	if (d)
+		closedir(d);
+}
