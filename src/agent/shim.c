@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -220,7 +221,7 @@ static char **wf__str_array(const json_t *a, bool env, wf_err *err, const char *
 	for (size_t i = 0; i < n; i++) {
 		const char *s = wf__jstr(json_array_get(a, i));
 		if (!s || (env && (!strchr(s, '=') || s[0] == '='))) {
-			wf_err_set(err, WF_EINVAL, "%s[%zu]: %s", field, i,
+			wf_err_set(err, WF_EINVAL, WF__SPEC ": %s[%zu]: %s", field, i,
 				   env ? "want a \"NAME=value\" string" : "want a string");
 			free(v);
 			return NULL;
@@ -436,6 +437,24 @@ static void wf__exec_path(const wf__spec *s, int errfd)
 	wf__child_fail(errfd, WF__STAGE_NOTFOUND, ENOENT, 127);
 }
 
+/* glibc keeps its internal signals (32, 33) to itself: sigaction refuses
+ * them, and posix_spawn leaves them ignored in the shim, which exec would
+ * pass on to the container. Reset them with the raw system call, on the
+ * architectures whose kernel sigaction layout is the generic one. */
+static void wf__reset_internal_signals(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__) || (defined(__riscv) && __riscv_xlen == 64)
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} ksa = {SIG_DFL, 0, NULL, 0};
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+#endif
+}
+
 static void wf__child(const wf__spec *s, const wf_cgroups *cg, int devnull, int out_w, int err_w,
 		      int errfd)
 {
@@ -449,6 +468,7 @@ static void wf__child(const wf__spec *s, const wf_cgroups *cg, int devnull, int 
 		sa.sa_handler = SIG_DFL;
 		sigaction(sig, &sa, NULL);
 	}
+	wf__reset_internal_signals();
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	if (setpgid(0, 0) < 0)
@@ -456,7 +476,9 @@ static void wf__child(const wf__spec *s, const wf_cgroups *cg, int devnull, int 
 	if (cg && wf_cgroups_mode(cg) != WF_CGROUP_NONE) {
 		int rc = wf_cgroup_enter(cg, s->cg_group, getpid());
 		if (rc < 0)
-			wf__child_fail(errfd, WF__STAGE_CGROUP, rc == -WF_EINVAL ? EINVAL : EIO, 128);
+			wf__child_fail(errfd, WF__STAGE_CGROUP,
+				       rc == -WF_ENOENT ? ENOENT : rc == -WF_EINVAL ? EINVAL : EIO,
+				       128);
 	}
 	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		wf__child_fail(errfd, WF__STAGE_SETUP, errno, 128);

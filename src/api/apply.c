@@ -31,7 +31,7 @@
 #include "api/patch.h"
 #include "lib/wf_time.h"
 
-/* ---- small helpers ------------------------------------------------------------ */
+/* ---- small helpers ------------------------------------------------------- */
 
 static json_t *wf__obj(void)
 {
@@ -112,7 +112,7 @@ static json_t *wf__finish(json_t *out, bool member, bool root)
 	return out;
 }
 
-/* ---- set operations ------------------------------------------------------------- */
+/* ---- set operations ------------------------------------------------------ */
 
 static json_t *wf__union(const json_t *a, const json_t *b, bool root)
 {
@@ -241,7 +241,7 @@ json_t *wf_fieldset_sorted(const json_t *set)
 	return out;
 }
 
-/* ---- path elements ---------------------------------------------------------------- */
+/* ---- path elements ------------------------------------------------------- */
 
 /* "k:" + the key fields of item named by names (an object), or false. */
 static bool wf__item_key_pe(wf_buf *b, const json_t *item, const json_t *names)
@@ -346,7 +346,7 @@ void wf_fieldset_path_append(wf_buf *b, const char *pe, size_t len)
 	json_decref(v);
 }
 
-/* ---- walks with a path, for messages ------------------------------------------------- */
+/* ---- walks with a path, for messages ------------------------------------- */
 
 typedef struct wf__walk {
 	wf_err *err;
@@ -404,13 +404,13 @@ static void wf__pop(wf__walk *w, size_t mark)
 		w->path.data[mark] = '\0';
 }
 
-/* ---- field set of an object ------------------------------------------------------------ */
+/* ---- field set of an object ---------------------------------------------- */
 
 static int wf__walk_map(wf__walk *w, const json_t *obj, const wf_patch_meta *type, json_t *out);
 
 /* The set of a merged list (NULL when it owns nothing). */
-static int wf__walk_list(wf__walk *w, const json_t *arr, const wf_patch_meta *sub,
-			 const char *key, json_t **res)
+static int wf__walk_list(wf__walk *w, const json_t *arr, const wf_patch_meta *sub, const char *key,
+			 json_t **res)
 {
 	*res = NULL;
 	if (!json_array_size(arr))
@@ -432,15 +432,17 @@ static int wf__walk_list(wf__walk *w, const json_t *arr, const wf_patch_meta *su
 		if (key) {
 			const json_t *kv = json_is_object(item) ? json_object_get(item, key) : NULL;
 			if (!json_is_object(item))
-				rc = wf__walk_fail(w, "an item of a list merged on \"%s\" must be an "
-						      "object",
+				rc = wf__walk_fail(w,
+						   "an item of a list merged on \"%s\" must be an "
+						   "object",
 						   key);
 			else if (!kv)
 				rc = wf__walk_fail(w, "does not contain declared merge key \"%s\"",
 						   key);
 			else if (!wf__scalar(kv) || json_is_null(kv))
-				rc = wf__walk_fail(w, "merge key \"%s\" must be a string, a number "
-						      "or a boolean",
+				rc = wf__walk_fail(w,
+						   "merge key \"%s\" must be a string, a number "
+						   "or a boolean",
 						   key);
 			if (!rc) {
 				wf__item_key_pe(&pe, item, names);
@@ -528,8 +530,8 @@ static int wf__walk_map(wf__walk *w, const json_t *obj, const wf_patch_meta *typ
 	return rc;
 }
 
-int wf_fieldset_from_object(const json_t *obj, const char *group, const char *kind,
-			    json_t **out, wf_err *err)
+int wf_fieldset_from_object(const json_t *obj, const char *group, const char *kind, json_t **out,
+			    wf_err *err)
 {
 	if (!json_is_object(obj))
 		return wf_err_set(err, WF_EINVAL, "the object must be a JSON object");
@@ -546,7 +548,7 @@ int wf_fieldset_from_object(const json_t *obj, const char *group, const char *ki
 	return 0;
 }
 
-/* ---- normalizing sets from elsewhere ----------------------------------------------------- */
+/* ---- normalizing sets from elsewhere ------------------------------------- */
 
 static int wf__norm(wf__walk *w, const json_t *node, bool root, json_t **res)
 {
@@ -635,7 +637,7 @@ int wf_fieldset_normalize(const json_t *fields, json_t **out, wf_err *err)
 	return rc;
 }
 
-/* ---- lists seen through a set node --------------------------------------------------------- */
+/* ---- lists seen through a set node --------------------------------------- */
 
 /*
  * How the items of a list are named by the children of one set node: by
@@ -730,11 +732,12 @@ static json_t *wf__child(const json_t *c, const json_t *idx, const char *pe, siz
 	return at ? json_array_get(c, (size_t)json_integer_value(at)) : NULL;
 }
 
-/* ---- removal ---------------------------------------------------------------------------------- */
+/* ---- removal ------------------------------------------------------------- */
 
 static bool wf__emptied(const json_t *v)
 {
-	return (json_is_object(v) && !json_object_size(v)) || (json_is_array(v) && !json_array_size(v));
+	return (json_is_object(v) && !json_object_size(v)) ||
+	       (json_is_array(v) && !json_array_size(v));
 }
 
 /* Keep of v only what held names (v itself stays). Returns how much went. */
@@ -829,8 +832,9 @@ static size_t wf__remove(json_t *v, const json_t *gone, const json_t *held, int 
 				n++;
 				continue;
 			}
-			size_t m = wf__member(g) ? (wf__has_children(h) ? wf__keep_only(c, h, depth + 1) : 0)
-						 : wf__remove(c, g, h, depth + 1);
+			size_t m = wf__member(g)
+				       ? (wf__has_children(h) ? wf__keep_only(c, h, depth + 1) : 0)
+				       : wf__remove(c, g, h, depth + 1);
 			n += m;
 			if (m && wf__emptied(c) && !(h && wf__member(h)))
 				json_object_deln(v, k + 2, kl - 2);
@@ -878,7 +882,7 @@ size_t wf_fieldset_remove(json_t *obj, const json_t *set)
 	return wf__remove(obj, set, NULL, 0);
 }
 
-/* ---- changed fields ---------------------------------------------------------------------------- */
+/* ---- changed fields ------------------------------------------------------ */
 
 typedef struct wf__diff {
 	wf_buf path;   /* human path of the current node */
@@ -941,7 +945,7 @@ static json_t *wf__changed(wf__diff *d, const json_t *set, const json_t *lv, con
 	return out;
 }
 
-/* ---- managedFields entries ------------------------------------------------------------------------ */
+/* ---- managedFields entries ----------------------------------------------- */
 
 static bool wf__opt_string(const json_t *e, const char *key)
 {
@@ -1053,7 +1057,7 @@ static bool wf__same_subresource(const json_t *e, const char *sub)
 	return !strcmp(wf__estr(e, "subresource"), sub ? sub : "");
 }
 
-/* ---- apply ------------------------------------------------------------------------------------------- */
+/* ---- apply --------------------------------------------------------------- */
 
 static int wf__no_directives(wf__walk *w, const json_t *v)
 {
@@ -1109,9 +1113,17 @@ static json_t *wf__scope(json_t *set, const wf_apply_opts *o)
 		return out;
 	}
 	static const char *const sys[] = {
-	    "name",	"namespace",	     "uid",	   "resourceVersion",
-	    "creationTimestamp", "generation", "selfLink", "managedFields",
-	    "deletionTimestamp", "deletionGracePeriodSeconds", "clusterName",
+	    "name",
+	    "namespace",
+	    "uid",
+	    "resourceVersion",
+	    "creationTimestamp",
+	    "generation",
+	    "selfLink",
+	    "managedFields",
+	    "deletionTimestamp",
+	    "deletionGracePeriodSeconds",
+	    "clusterName",
 	};
 	json_t *strip = wf__obj(), *md = wf__obj();
 	wf__put(strip, "f:apiVersion", 12, wf__obj());
@@ -1373,9 +1385,9 @@ int wf_apply(const json_t *live, const json_t *config, const wf_apply_opts *o, j
 
 	if (!rc) {
 		/* The entries after the apply. */
-		bool sets_changed = dropped || !old_set || !json_equal(old_set, set_new) ||
-				    strcmp(wf__estr(mine, "apiVersion"),
-					   o->api_version ? o->api_version : "");
+		bool sets_changed =
+		    dropped || !old_set || !json_equal(old_set, set_new) ||
+		    strcmp(wf__estr(mine, "apiVersion"), o->api_version ? o->api_version : "");
 		json_t *entries = json_array();
 		if (!entries)
 			abort();

@@ -71,8 +71,8 @@ bool wf_patch_meta_field(const wf_patch_meta *type, const char *name, size_t len
  * of a primitive list that is an object or a list, two items with the same
  * key or value, nesting deeper than WF_FIELDSET_MAX_DEPTH.
  */
-int wf_fieldset_from_object(const json_t *obj, const char *group, const char *kind,
-			    json_t **out, wf_err *err);
+int wf_fieldset_from_object(const json_t *obj, const char *group, const char *kind, json_t **out,
+			    wf_err *err);
 
 /*
  * Check a field set read from elsewhere (a stored or client-sent fieldsV1)
@@ -121,7 +121,7 @@ void wf_fieldset_path_append(wf_buf *b, const char *pe, size_t len);
  */
 bool wf_managed_fields_valid(const json_t *mf);
 
-/* ---- server-side apply ---------------------------------------------------- */
+/* ---- server-side apply --------------------------------------------------- */
 
 typedef struct wf_apply_opts {
 	const char *manager;	 /* the fieldManager; required */

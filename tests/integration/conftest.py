@@ -192,3 +192,94 @@ def cluster(server):
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 needs_old_kubectl = pytest.mark.skipif(not os.path.exists(OLD_KUBECTL),
                                        reason="kubectl.1.27 is not installed")
+
+
+class Agent:
+    """A `wharf agent` process registered with a server."""
+
+    def __init__(self, server, node_name="node-1", gpus="4:NVIDIA-H100-80GB-HBM3:81559",
+                 extra_args=(), data_dir=None, port=None):
+        self.server = server
+        self.node_name = node_name
+        self.gpus = gpus
+        self.extra_args = list(extra_args)
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="wharf-agent-")
+        self.port = port or free_port()
+        self.proc = None
+        self.log_path = os.path.join(self.data_dir, "agent.log")
+
+    def start(self, wait_ready=True):
+        args = [WHARF_BIN, "agent", "--server", self.server.url, "--node-name", self.node_name,
+                "--data-dir", self.data_dir, "--port", str(self.port),
+                "--restart-backoff", "300"]
+        if self.gpus:
+            args += ["--gpus", self.gpus]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args + self.extra_args, stdout=log, stderr=subprocess.STDOUT)
+        if wait_ready:
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("wharf agent exited early:\n" + self.log())
+                try:
+                    with urllib.request.urlopen(
+                            self.server.url + "/api/v1/nodes/" + self.node_name, timeout=1) as r:
+                        node = json.loads(r.read())
+                        conds = node.get("status", {}).get("conditions", [])
+                        if any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
+                            return self
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    pass
+                time.sleep(0.05)
+            raise RuntimeError("agent did not register:\n" + self.log())
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def assert_clean_log(self):
+        text = self.log()
+        for mark in SANITIZER_MARKS:
+            assert mark not in text, "sanitizer report in agent log:\n" + text[-6000:]
+
+
+def kill_leftover_containers(agent_data_dir):
+    """Kill every container process a test's agent left running (by the
+    state.json files of its shims), so tests never leak processes."""
+    pods = os.path.join(agent_data_dir, "pods")
+    for root, _dirs, files in os.walk(pods):
+        if "state.json" in files and "exit.json" not in files:
+            try:
+                with open(os.path.join(root, "state.json")) as f:
+                    st = json.load(f)
+                os.killpg(int(st["pgid"]), signal.SIGKILL)
+            except (OSError, ValueError, KeyError):
+                pass
+
+
+@pytest.fixture(scope="module")
+def agent(server):
+    a = Agent(server).start()
+    yield a
+    a.stop()
+    kill_leftover_containers(a.data_dir)
+    a.assert_clean_log()
+    shutil.rmtree(a.data_dir, ignore_errors=True)

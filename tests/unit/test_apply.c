@@ -20,7 +20,7 @@
 #include "api/apply.h"
 #include "api/patch.h"
 
-/* ---- helpers ------------------------------------------------------------ */
+/* ---- helpers ------------------------------------------------------------- */
 
 static json_t *J(const char *s)
 {
@@ -146,7 +146,7 @@ static json_t *entry_of(const json_t *obj, const char *manager, const char *op)
 	return NULL;
 }
 
-/* ---- field sets from objects ---------------------------------------------- */
+/* ---- field sets from objects --------------------------------------------- */
 
 static void test_fieldset_configmap(void **state)
 {
@@ -245,7 +245,7 @@ static void test_fieldset_errors(void **state)
 	json_decref(deep);
 }
 
-/* ---- normalization ------------------------------------------------------------ */
+/* ---- normalization ------------------------------------------------------- */
 
 static void norm_is(const char *in, const char *want_text)
 {
@@ -312,10 +312,10 @@ static void test_normalize(void **state)
 	json_decref(deep);
 }
 
-/* ---- set operations ------------------------------------------------------------- */
+/* ---- set operations ------------------------------------------------------ */
 
-static void set_op_is(json_t *(*op)(const json_t *, const json_t *), const char *a,
-		      const char *b, const char *want)
+static void set_op_is(json_t *(*op)(const json_t *, const json_t *), const char *a, const char *b,
+		      const char *want)
 {
 	json_t *ja = J(a), *jb = J(b);
 	json_t *r = op(ja, jb);
@@ -335,8 +335,10 @@ static void test_set_operations(void **state)
 		  "{'f:m':{'f:a':{},'f:b':{},'f:c':{}},"
 		  "'f:l':{'k:1':{'.':{},'f:x':{},'f:y':{}}},'f:z':{}}");
 	set_op_is(wf_fieldset_intersection, a, b, "{'f:m':{'f:b':{}}}");
-	set_op_is(wf_fieldset_difference, a, b, "{'f:m':{'f:a':{}},'f:l':{'k:1':{'.':{},'f:x':{}}}}");
-	set_op_is(wf_fieldset_difference, b, a, "{'f:m':{'f:c':{}},'f:l':{'k:1':{'f:y':{}}},'f:z':{}}");
+	set_op_is(wf_fieldset_difference, a, b,
+		  "{'f:m':{'f:a':{}},'f:l':{'k:1':{'.':{},'f:x':{}}}}");
+	set_op_is(wf_fieldset_difference, b, a,
+		  "{'f:m':{'f:c':{}},'f:l':{'k:1':{'f:y':{}}},'f:z':{}}");
 	/* A member with children minus the member alone keeps the children. */
 	set_op_is(wf_fieldset_difference, "{'f:i':{'.':{},'f:x':{}}}", "{'f:i':{}}",
 		  "{'f:i':{'f:x':{}}}");
@@ -381,7 +383,8 @@ static void test_path_strings(void **state)
 	(void)state;
 	path_is("f:image", ".image");
 	path_is("k:{\"name\":\"a\"}", "[name=\"a\"]");
-	path_is("k:{\"protocol\":\"TCP\",\"containerPort\":80}", "[containerPort=80,protocol=\"TCP\"]");
+	path_is("k:{\"protocol\":\"TCP\",\"containerPort\":80}",
+		"[containerPort=80,protocol=\"TCP\"]");
 	path_is("v:\"x\"", "[=\"x\"]");
 	path_is("v:80", "[=80]");
 	path_is("i:3", "[3]");
@@ -389,7 +392,7 @@ static void test_path_strings(void **state)
 	path_is("x", "x");
 }
 
-/* ---- removal ------------------------------------------------------------------------- */
+/* ---- removal ------------------------------------------------------------- */
 
 static void remove_is(const char *obj, const char *set, size_t n, const char *want)
 {
@@ -411,8 +414,7 @@ static void test_remove(void **state)
 	remove_is("{'l':[{'name':'a','x':1},{'name':'b','x':2},{'name':'a','x':3}]}",
 		  "{'f:l':{'k:{\\'name\\':\\'a\\'}':{}}}", 2, "{'l':[{'name':'b','x':2}]}");
 	remove_is("{'l':[{'name':'a','x':1,'y':2}]}",
-		  "{'f:l':{'k:{\\'name\\':\\'a\\'}':{'f:y':{}}}}", 1,
-		  "{'l':[{'name':'a','x':1}]}");
+		  "{'f:l':{'k:{\\'name\\':\\'a\\'}':{'f:y':{}}}}", 1, "{'l':[{'name':'a','x':1}]}");
 	remove_is("{'f':['x','y','x',3]}", "{'f:f':{'v:\\'x\\'':{},'v:3':{}}}", 3, "{'f':['y']}");
 	remove_is("{'f':['x','y']}", "{'f:f':{'v:\\'x\\'':{},'v:\\'y\\'':{}}}", 2, "{}");
 	remove_is("{'f':['x','y','z']}", "{'f:f':{'i:1':{}}}", 1, "{'f':['x','z']}");
@@ -421,7 +423,7 @@ static void test_remove(void **state)
 		  0, "{'l':'str','m':[1]}");
 }
 
-/* ---- managedFields ---------------------------------------------------------------------- */
+/* ---- managedFields ------------------------------------------------------- */
 
 static void test_managed_fields_valid(void **state)
 {
@@ -462,9 +464,9 @@ static void test_managed_fields_valid(void **state)
 	assert_false(wf_managed_fields_valid(NULL));
 }
 
-/* ---- apply ---------------------------------------------------------------------------------- */
+/* ---- apply --------------------------------------------------------------- */
 
-#define CM(extra)                                                                            \
+#define CM(extra)                                                                                  \
 	"{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c','namespace':'ns'" extra "}"
 
 static void test_apply_creates(void **state)
@@ -478,8 +480,8 @@ static void test_apply_creates(void **state)
 		    "'fieldsV1':{'f:data':{'f:k':{}},'f:metadata':{'f:labels':{'f:a':{}}}}}]},"
 		    "'data':{'k':'v'}}");
 	/* The entry as Kubernetes writes it, key order included. */
-	json_t *e = json_array_get(json_object_get(json_object_get(out, "metadata"), "managedFields"),
-				   0);
+	json_t *e =
+	    json_array_get(json_object_get(json_object_get(out, "metadata"), "managedFields"), 0);
 	expect_text(e, "{\"manager\":\"kubectl\",\"operation\":\"Apply\",\"apiVersion\":\"v1\","
 		       "\"time\":\"2026-01-02T03:04:05Z\",\"fieldsType\":\"FieldsV1\","
 		       "\"fieldsV1\":{\"f:data\":{\"f:k\":{}},\"f:metadata\":{\"f:labels\":"
@@ -535,9 +537,9 @@ static void test_apply_identical_is_a_no_op(void **state)
 	json_decref(v2);
 	/* A change moves the time. */
 	v2 = apply_ok(v1, CM(",'labels':{'a':'2'}},'data':{'k':'v'}"), &later);
-	assert_string_equal(json_string_value(json_object_get(entry_of(v2, "kubectl", "Apply"),
-								"time")),
-			    "2030-01-01T00:00:00Z");
+	assert_string_equal(
+	    json_string_value(json_object_get(entry_of(v2, "kubectl", "Apply"), "time")),
+	    "2030-01-01T00:00:00Z");
 	json_decref(v1);
 	json_decref(v2);
 }
@@ -660,7 +662,7 @@ static const char *container_names(const json_t *pod)
 	return buf;
 }
 
-#define POD(containers)                                                                        \
+#define POD(containers)                                                                            \
 	"{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'containers':" containers \
 	"}}"
 
@@ -698,8 +700,8 @@ static void test_apply_lists(void **state)
 	expect_json("status kept", json_object_get(v3, "status"), "{'phase':'Running'}");
 	/* other also applies a (same image: shared). kubectl then drops a: the
 	 * item stays, as other holds it. */
-	json_t *v4 = apply_ok(v3, POD("[{'name':'c','image':'i3'},{'name':'a','image':'i1'}]"),
-			      &other);
+	json_t *v4 =
+	    apply_ok(v3, POD("[{'name':'c','image':'i3'},{'name':'a','image':'i1'}]"), &other);
 	json_t *v5 = apply_ok(v4, POD("[]"), &OPTS_POD);
 	assert_string_equal(container_names(v5), "a,c");
 	/* other drops everything: nothing is left but the empty list applied. */
@@ -734,7 +736,7 @@ static void test_apply_status_scope(void **state)
 {
 	(void)state;
 	/* The main resource does not own status... */
-	json_t *v1 = apply_ok(NULL, POD("[{'name':'a','image':'i'}]") , &OPTS_POD);
+	json_t *v1 = apply_ok(NULL, POD("[{'name':'a','image':'i'}]"), &OPTS_POD);
 	json_t *set = json_object_get(entry_of(v1, "kubectl", "Apply"), "fieldsV1");
 	assert_null(json_object_get(set, "f:status"));
 	json_decref(v1);
@@ -763,11 +765,12 @@ static void test_apply_status_scope(void **state)
 static void test_apply_update_entries(void **state)
 {
 	(void)state;
-	json_t *live = J(CM(",'managedFields':[{'manager':'ctl','operation':'Update',"
-			    "'apiVersion':'v1','time':'2025-01-01T00:00:00Z','fieldsType':'FieldsV1',"
-			    "'fieldsV1':{'f:data':{'f:k':{},'f:j':{}}}},"
-			    "{'manager':'ctl2','operation':'Update','fieldsType':'FieldsV1',"
-			    "'fieldsV1':{'f:data':{'f:j':{}}}}]},'data':{'k':'1','j':'2'}"));
+	json_t *live =
+	    J(CM(",'managedFields':[{'manager':'ctl','operation':'Update',"
+		 "'apiVersion':'v1','time':'2025-01-01T00:00:00Z','fieldsType':'FieldsV1',"
+		 "'fieldsV1':{'f:data':{'f:k':{},'f:j':{}}}},"
+		 "{'manager':'ctl2','operation':'Update','fieldsType':'FieldsV1',"
+		 "'fieldsV1':{'f:data':{'f:j':{}}}}]},'data':{'k':'1','j':'2'}"));
 	/* Update owners never conflict; the changed field leaves them. */
 	json_t *out = apply_ok(live, CM("},'data':{'k':'9','j':'2'}"), &OPTS_CM);
 	expect_json("data", json_object_get(out, "data"), "{'k':'9','j':'2'}");
