@@ -10,7 +10,7 @@ INC     := -Isrc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
 
-LIB_SRC := $(wildcard src/lib/*.c src/store/*.c src/registry/*.c src/api/*.c src/agent/*.c src/controllers/*.c src/scheduler/*.c)
+LIB_SRC := $(wildcard src/lib/*.c src/store/*.c src/registry/*.c src/api/*.c src/client/*.c src/agent/*.c src/controllers/*.c src/scheduler/*.c)
 MAIN_SRC := src/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)

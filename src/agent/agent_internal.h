@@ -13,7 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/cgroup.h"
-#include "agent/client.h"
+#include "client/client.h"
 #include "agent/gpu.h"
 #include "agent/probe_state.h"
 #include "agent/shim.h"

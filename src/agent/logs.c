@@ -556,8 +556,8 @@ int wf_log_read_cursor(const char *path, const wf_log_opts *o, wf_buf *out, wf_l
 		off_t sup = cut.f == &cf ? pf.size : cut.end;
 		segs[nseg++] = (wf__seg){&pf, start.end, r.end[1], sup};
 	}
-	segs[nseg++] = (wf__seg){&cf, start.f == &cf ? start.end : 0, r.end[0],
-				 cut.f == &cf ? cut.end : -1};
+	segs[nseg++] =
+	    (wf__seg){&cf, start.f == &cf ? start.end : 0, r.end[0], cut.f == &cf ? cut.end : -1};
 
 	wf__emit e;
 	wf__emit_init(&e, out, o->timestamps, o->since_unix, o->limit_bytes);
@@ -577,8 +577,7 @@ fail_io:
 	return rc;
 }
 
-int wf_log_read(const char *path, const wf_log_opts *o, wf_buf *out, off_t *end_offset,
-		wf_err *err)
+int wf_log_read(const char *path, const wf_log_opts *o, wf_buf *out, off_t *end_offset, wf_err *err)
 {
 	wf_log_cursor cur;
 	memset(&cur, 0, sizeof(cur));
@@ -593,8 +592,7 @@ int wf_log_read(const char *path, const wf_log_opts *o, wf_buf *out, off_t *end_
 	return rc;
 }
 
-int wf_log_follow(const char *path, wf_log_cursor *cur, bool timestamps, wf_buf *out,
-		  wf_err *err)
+int wf_log_follow(const char *path, wf_log_cursor *cur, bool timestamps, wf_buf *out, wf_err *err)
 {
 	wf__file cf = {.fd = -1}, pf = {.fd = -1};
 	if (wf__file_open(path, &cf) == -2)
@@ -606,8 +604,8 @@ int wf_log_follow(const char *path, wf_log_cursor *cur, bool timestamps, wf_buf 
 		char *prev = wf__prev_path(path);
 		prev_exists = wf__file_open(prev, &pf) == 0;
 		free(prev);
-		if (prev_exists && (!known || pf.dev != cur->dev || pf.ino != cur->ino ||
-				    wf__same_file(&pf, &cf)))
+		if (prev_exists &&
+		    (!known || pf.dev != cur->dev || pf.ino != cur->ino || wf__same_file(&pf, &cf)))
 			wf__file_close(&pf);
 	}
 	if (cf.fd < 0 && pf.fd < 0)

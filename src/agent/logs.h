@@ -31,7 +31,7 @@
 #include "lib/wf_err.h"
 #include "lib/wf_mem.h"
 
-#define WF_LOG_FRAGMENT_MAX 16384     /* text bytes per record written by the shim */
+#define WF_LOG_FRAGMENT_MAX 16384      /* text bytes per record written by the shim */
 #define WF_LOG_RECORD_MAX (256 * 1024) /* longest record a reader accepts, newline included */
 #define WF_LOG_LINE_MAX (1024 * 1024)  /* longest joined line kept whole */
 
@@ -39,8 +39,8 @@
 /* Records                                                            */
 
 typedef struct wf_log_record {
-	int64_t sec;	  /* seconds since the epoch (offset applied) */
-	int32_t nsec;	  /* 0..999999999 */
+	int64_t sec;  /* seconds since the epoch (offset applied) */
+	int32_t nsec; /* 0..999999999 */
 	bool is_stderr;
 	bool partial;	  /* P: the line continues in the next record of the stream */
 	const char *text; /* borrowed from the parsed input; not NUL-terminated */
@@ -115,7 +115,6 @@ int wf_log_read_cursor(const char *path, const wf_log_opts *o, wf_buf *out, wf_l
  * start of path. Returns 0 with nothing appended when there is nothing new
  * (including while path is briefly absent during a rotation); -WF_ENOENT
  * when neither path nor path.1 exists. */
-int wf_log_follow(const char *path, wf_log_cursor *cur, bool timestamps, wf_buf *out,
-		  wf_err *err);
+int wf_log_follow(const char *path, wf_log_cursor *cur, bool timestamps, wf_buf *out, wf_err *err);
 
 #endif

@@ -454,6 +454,9 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	c->oom = false;
 	memset(&c->st, 0, sizeof c->st);
 	wf_shim_read_state(dir, &c->st, NULL);
+	/* A container that already exited (or failed to start) is handled by
+	 * the next wf__observe, which only acts on a change to exited. */
+	c->st.exited = false;
 	free(dir);
 	json_decref(c->waiting);
 	c->waiting = NULL;

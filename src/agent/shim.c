@@ -135,7 +135,8 @@ static int wf__write_json_atomic(int dfd, const char *name, const json_t *j)
 	int rc = -WF_EIO;
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
-		bool ok = wf__write_all(fd, text, strlen(text)) == 0 && wf__write_all(fd, "\n", 1) == 0;
+		bool ok =
+		    wf__write_all(fd, text, strlen(text)) == 0 && wf__write_all(fd, "\n", 1) == 0;
 		ok = close(fd) == 0 && ok;
 		if (ok && renameat(dfd, tmp, dfd, name) == 0)
 			rc = 0;
@@ -239,8 +240,9 @@ static int wf__spec_load(int dfd, wf__spec *s, wf_err *err)
 	int rc = wf__read_small(dfd, WF__SPEC, &text, &len);
 	if (rc < 0)
 		return wf_err_set(err, -rc, "cannot read " WF__SPEC ": %s",
-				  rc == -WF_ENOENT ? "no such file" : rc == -WF_ETOOBIG ? "too big"
-												 : "I/O error");
+				  rc == -WF_ENOENT    ? "no such file"
+				  : rc == -WF_ETOOBIG ? "too big"
+						      : "I/O error");
 	json_error_t je;
 	s->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	free(text);
@@ -317,8 +319,8 @@ static int wf__write_exit(int dfd, int code, int sig, const char *reason, const 
 {
 	char now[40];
 	wf__now_rfc3339(now);
-	json_t *j = json_pack("{s:i, s:i, s:s, s:s}", "exitCode", code, "signal", sig,
-			      "finishedAt", now, "reason", reason);
+	json_t *j = json_pack("{s:i, s:i, s:s, s:s}", "exitCode", code, "signal", sig, "finishedAt",
+			      now, "reason", reason);
 	if (message && message[0])
 		json_object_set_new(j, "message", json_string(message));
 	int rc = wf__write_json_atomic(dfd, WF__EXIT, j);
@@ -404,8 +406,8 @@ static void wf__exec_path(const wf__spec *s, int errfd)
 		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
 		char cand[PATH_MAX];
 		if (dlen + 1 + flen < sizeof(cand)) {
-			if (dlen == 0) {
-				memcpy(cand, file, flen + 1); /* empty entry: the current directory */
+			if (dlen == 0) { /* an empty entry is the current directory */
+				memcpy(cand, file, flen + 1);
 			} else {
 				memcpy(cand, p, dlen);
 				cand[dlen] = '/';
@@ -477,7 +479,9 @@ static void wf__child(const wf__spec *s, const wf_cgroups *cg, int devnull, int 
 		int rc = wf_cgroup_enter(cg, s->cg_group, getpid());
 		if (rc < 0)
 			wf__child_fail(errfd, WF__STAGE_CGROUP,
-				       rc == -WF_ENOENT ? ENOENT : rc == -WF_EINVAL ? EINVAL : EIO,
+				       rc == -WF_ENOENT	  ? ENOENT
+				       : rc == -WF_EINVAL ? EINVAL
+							  : EIO,
 				       128);
 	}
 	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
@@ -652,8 +656,8 @@ static int wf__shim_run(int dfd)
 		return wf__write_exit(dfd, 128, 0, "StartError", err.msg) < 0;
 
 	int rc = 1;
-	wf__log l = {.path = s.log, .path1 = wf_xasprintf("%s.1", s.log), .fd = -1,
-		     .max = s.log_max};
+	wf__log l = {
+	    .path = s.log, .path1 = wf_xasprintf("%s.1", s.log), .fd = -1, .max = s.log_max};
 	wf__stream so = {.fd = -1, .is_stderr = false}, se = {.fd = -1, .is_stderr = true};
 	int devnull = -1, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, st_p[2] = {-1, -1}, sfd = -1;
 	wf_cgroups *cg = NULL;
@@ -874,7 +878,7 @@ int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pi
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF);
+					  POSIX_SPAWN_SETSIGDEF);
 	char *argv[] = {"wharf", "shim", (char *)dir, NULL};
 	pid_t pid;
 	int e = posix_spawn(&pid, self_exe, &fa, &at, argv, environ);
@@ -888,10 +892,11 @@ int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pi
 	*shim_pid = pid;
 
 	/* Wait for the shim to say how the start went: about 10 s at most. */
-	rc = wf_err_set(err, WF_EIO, "the shim did not start the container within 10s (see %s/shim.log)",
-			dir);
+	rc = wf_err_set(err, WF_EIO,
+			"the shim did not start the container within 10s (see %s/shim.log)", dir);
 	for (int i = 0; i < 2000; i++) {
-		if (faccessat(dfd, WF__STATE, F_OK, 0) == 0 || faccessat(dfd, WF__EXIT, F_OK, 0) == 0) {
+		if (faccessat(dfd, WF__STATE, F_OK, 0) == 0 ||
+		    faccessat(dfd, WF__EXIT, F_OK, 0) == 0) {
 			wf_err_clear(err);
 			rc = 0;
 			break;
@@ -993,7 +998,8 @@ int wf_shim_read_state(const char *dir, wf_shim_state *st, wf_err *err)
 			/* Before looking for exit.json: the shim writes it before
 			 * reaping, so a gone process means exit.json is there. */
 			uint64_t now_start;
-			alive = wf__proc_start_time(st->pid, &now_start) && now_start == st->start_time;
+			alive =
+			    wf__proc_start_time(st->pid, &now_start) && now_start == st->start_time;
 		}
 	} else if (r < 0) {
 		rc = wf_err_set(err, -r, "%s/" WF__STATE ": malformed", dir);

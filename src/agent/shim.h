@@ -66,13 +66,13 @@ int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pi
 		   wf_err *err);
 
 typedef struct wf_shim_state {
-	bool started;	/* state.json present */
-	pid_t pid;	/* container pid (also its process group) */
+	bool started; /* state.json present */
+	pid_t pid;    /* container pid (also its process group) */
 	uint64_t start_time;
 	char started_at[40];
-	bool running;	/* started, no exit.json, and pid alive with the same start time */
-	bool exited;	/* exit.json present */
-	int exit_code;	/* 128+signal when killed by a signal */
+	bool running;  /* started, no exit.json, and pid alive with the same start time */
+	bool exited;   /* exit.json present */
+	int exit_code; /* 128+signal when killed by a signal */
 	int signal;
 	char finished_at[40];
 	char reason[64];

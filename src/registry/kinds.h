@@ -17,5 +17,9 @@ extern const wf_kind wf_kind_service;
 extern const wf_kind wf_kind_serviceaccount;
 extern const wf_kind wf_kind_lease;
 extern const wf_kind wf_kind_job;
+extern const wf_kind wf_kind_priorityclass;
+extern const wf_kind wf_kind_podgroup;
+extern const wf_kind wf_kind_volcano_podgroup;
+extern const wf_kind wf_kind_pytorchjob;
 
 #endif

@@ -16,7 +16,8 @@
 static const wf_kind *const wf__kinds[] = {
 	&wf_kind_namespace, &wf_kind_node,	   &wf_kind_pod,   &wf_kind_event,
 	&wf_kind_configmap, &wf_kind_secret,	   &wf_kind_service, &wf_kind_serviceaccount,
-	&wf_kind_lease,	    &wf_kind_job,
+	&wf_kind_lease,	    &wf_kind_job,	   &wf_kind_priorityclass, &wf_kind_podgroup,
+	&wf_kind_volcano_podgroup, &wf_kind_pytorchjob,
 };
 
 size_t wf_registry_count(void)
@@ -59,6 +60,9 @@ const char *wf_kind_api_version(const wf_kind *k)
 		{"batch", "v1", "batch/v1"},
 		{"coordination.k8s.io", "v1", "coordination.k8s.io/v1"},
 		{"scheduling.k8s.io", "v1", "scheduling.k8s.io/v1"},
+		{"scheduling.x-k8s.io", "v1alpha1", "scheduling.x-k8s.io/v1alpha1"},
+		{"scheduling.volcano.sh", "v1beta1", "scheduling.volcano.sh/v1beta1"},
+		{"kubeflow.org", "v1", "kubeflow.org/v1"},
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(known[i][0], k->group) && !strcmp(known[i][1], k->version))

@@ -82,8 +82,8 @@ static void rec(const char *path, int sec, int nsec, const char *stream, const c
 static char *read_log(const char *path, int64_t tail, int64_t since, bool ts, int64_t limit,
 		      off_t *end)
 {
-	wf_log_opts o = {.tail_lines = tail, .since_unix = since, .timestamps = ts,
-			 .limit_bytes = limit};
+	wf_log_opts o = {
+	    .tail_lines = tail, .since_unix = since, .timestamps = ts, .limit_bytes = limit};
 	wf_buf out;
 	wf_buf_init(&out);
 	wf_err err = {0};

@@ -256,13 +256,12 @@ static void test_env_workdir_fds(void **state)
 	snprintf(wd, sizeof(wd), "%s/work dir", g_dir);
 	assert_int_equal(mkdir(wd, 0755), 0);
 	setenv("WF_TEST_LEAK", "leaked", 1);
-	json_t *spec = json_pack(
-	    "{s:[s,s,s], s:[s,s,s], s:s, s:s, s:i}", "command", "sh", "-c",
-	    "echo \"foo=$FOO|leak=$WF_TEST_LEAK|home=$HOME|pwd=$(pwd)\"; "
-	    "echo \"stdin=$(readlink /proc/self/fd/0)\"; "
-	    "grep -E '^Sig(Blk|Ign)' /proc/self/status | tr -d '\\t'",
-	    "env", "FOO=bar  baz", "PATH=/usr/bin:/bin", "EMPTY=", "workingDir", wd, "log", g_log,
-	    "logMaxBytes", 0);
+	json_t *spec = json_pack("{s:[s,s,s], s:[s,s,s], s:s, s:s, s:i}", "command", "sh", "-c",
+				 "echo \"foo=$FOO|leak=$WF_TEST_LEAK|home=$HOME|pwd=$(pwd)\"; "
+				 "echo \"stdin=$(readlink /proc/self/fd/0)\"; "
+				 "grep -E '^Sig(Blk|Ign)' /proc/self/status | tr -d '\\t'",
+				 "env", "FOO=bar  baz", "PATH=/usr/bin:/bin",
+				 "EMPTY=", "workingDir", wd, "log", g_log, "logMaxBytes", 0);
 	pid_t shim = launch(spec);
 	unsetenv("WF_TEST_LEAK");
 	wf_shim_state st;
@@ -280,7 +279,8 @@ static void test_env_workdir_fds(void **state)
 
 	/* nothing but 0-2 is inherited: ls's own directory fd comes next */
 	unlink(g_log);
-	shim = launch(json_pack("{s:[s,s], s:s}", "command", "/bin/ls", "/proc/self/fd", "log", g_log));
+	shim = launch(
+	    json_pack("{s:[s,s], s:s}", "command", "/bin/ls", "/proc/self/fd", "log", g_log));
 	wait_exit(shim, &st);
 	s = read_all(-1);
 	assert_string_equal(s, "0\n1\n2\n3\n");
@@ -310,9 +310,8 @@ static void test_start_errors(void **state)
 	assert_start_error(json_pack("{s:[s], s:[s], s:s}", "command", "sh", "env",
 				     "PATH=/nonexistent", "log", g_log),
 			   127, "exec: \"sh\": executable file not found in $PATH");
-	assert_start_error(
-	    json_pack("{s:[s], s:s}", "command", "/nonexistent/prog", "log", g_log), 127,
-	    "exec: \"/nonexistent/prog\": no such file or directory");
+	assert_start_error(json_pack("{s:[s], s:s}", "command", "/nonexistent/prog", "log", g_log),
+			   127, "exec: \"/nonexistent/prog\": no such file or directory");
 
 	char script[128];
 	snprintf(script, sizeof(script), "%s/noexec.sh", g_dir);
@@ -323,9 +322,9 @@ static void test_start_errors(void **state)
 	free(msg);
 	/* found in PATH but not executable */
 	char *path = wf_xasprintf("PATH=%s", g_dir);
-	assert_start_error(json_pack("{s:[s], s:[s], s:s}", "command", "noexec.sh", "env", path,
-				     "log", g_log),
-			   126, "exec: \"noexec.sh\": permission denied");
+	assert_start_error(
+	    json_pack("{s:[s], s:[s], s:s}", "command", "noexec.sh", "env", path, "log", g_log),
+	    126, "exec: \"noexec.sh\": permission denied");
 	free(path);
 
 	assert_start_error(json_pack("{s:[s], s:s, s:s}", "command", "/bin/true", "workingDir",
@@ -345,9 +344,9 @@ static void test_start_errors(void **state)
 			   128, "spec.json: env[0]: want a \"NAME=value\" string");
 	assert_start_error(json_pack("{s:[s]}", "command", "/bin/true"), 128,
 			   "spec.json: log: want a path");
-	assert_start_error(json_pack("{s:[s], s:s, s:i}", "command", "/bin/true", "log", g_log,
-				     "logMaxBytes", -1),
-			   128, "spec.json: logMaxBytes: want an integer >= 0");
+	assert_start_error(
+	    json_pack("{s:[s], s:s, s:i}", "command", "/bin/true", "log", g_log, "logMaxBytes", -1),
+	    128, "spec.json: logMaxBytes: want an integer >= 0");
 	json_t *nul = json_pack("{s:[s], s:s}", "command", "/bin/true", "log", g_log);
 	json_array_set_new(json_object_get(nul, "command"), 0, json_stringn("/bin/t\0rue", 10));
 	pid_t nshim = launch(nul); /* jansson refuses \u0000 when the shim loads it */
@@ -597,8 +596,8 @@ static void test_partial_and_long_lines(void **state)
 static void test_rotation(void **state)
 {
 	(void)state;
-	json_t *spec = json_pack("{s:[s,s,s,s,s], s:s, s:i}", "command", "seq", "-f",
-				 "line-%03g", "1", "300", "log", g_log, "logMaxBytes", 2000);
+	json_t *spec = json_pack("{s:[s,s,s,s,s], s:s, s:i}", "command", "seq", "-f", "line-%03g",
+				 "1", "300", "log", g_log, "logMaxBytes", 2000);
 	pid_t shim = launch(spec);
 	wf_shim_state st;
 	wait_exit(shim, &st);
@@ -699,7 +698,8 @@ static void test_cgroup_v1_fake(void **state)
 	unlink(g_log);
 	spec = json_pack("{s:[s,s], s:s, s:s, s:s}", "command", "echo", "hi", "log", g_log,
 			 "cgroup", "pod1/missing", "cgroupRoot", root);
-	assert_start_error(spec, 128, "cannot enter cgroup \"pod1/missing\": no such file or directory");
+	assert_start_error(spec, 128,
+			   "cannot enter cgroup \"pod1/missing\": no such file or directory");
 	char *s = read_all(-1);
 	assert_string_equal(s, "");
 	free(s);
@@ -740,10 +740,10 @@ static void test_read_state_files(void **state)
 	assert_false(st.running);
 
 	/* our own pid with the right start time: running */
-	char *text = wf_xasprintf("{\"pid\": %d, \"pgid\": %d, \"startTime\": %llu, "
-				  "\"startedAt\": \"2026-11-22T06:52:38Z\"}",
-				  (int)getpid(), (int)getpid(),
-				  (unsigned long long)self_start_time());
+	char *text =
+	    wf_xasprintf("{\"pid\": %d, \"pgid\": %d, \"startTime\": %llu, "
+			 "\"startedAt\": \"2026-11-22T06:52:38Z\"}",
+			 (int)getpid(), (int)getpid(), (unsigned long long)self_start_time());
 	put("state.json", text);
 	free(text);
 	assert_int_equal(wf_shim_read_state(g_ctr, &st, &err), 0);

@@ -1,6 +1,6 @@
 /*
- * client.h - a small Kubernetes API client for the agent (libcurl): JSON
- * requests and line-by-line watch streams.
+ * client.h - a small Kubernetes API client (libcurl) for the agent and the
+ * in-process controllers: JSON requests and line-by-line watch streams.
  *
  * Thread-safe: each thread uses its own curl handle (kept per thread).
  */

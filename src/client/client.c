@@ -1,7 +1,7 @@
 /*
- * client.c - the agent's API client over libcurl.
+ * client.c - the Kubernetes API client over libcurl.
  */
-#include "agent/client.h"
+#include "client/client.h"
 #include "lib/wf_mem.h"
 
 #include <curl/curl.h>
