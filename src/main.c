@@ -3,6 +3,8 @@
  *
  *   wharf server [--listen ADDR:PORT] [--data-dir DIR] [--workers N]
  *                [--compaction-interval SECONDS] [--compaction-retain REVISIONS]
+ *                [--controllers=true|false] [--pod-eviction-timeout SECONDS]
+ *                [--node-monitor-grace-period SECONDS]
  *   wharf agent  [--server URL] [--node-name NAME] [--data-dir DIR] [--gpus N:PRODUCT[:MIB]]
  *                [--nvml-lib PATH] [--node-ip IP] [--port PORT] [--restart-backoff MS]
  *                [--log-max-bytes N]
@@ -12,6 +14,7 @@
 #include "agent/agent.h"
 #include "agent/shim.h"
 #include "api/api.h"
+#include "controllers/controllers.h"
 #include "lib/wf_mem.h"
 
 #include <errno.h>
@@ -30,6 +33,9 @@ static void wf__usage(FILE *f)
 {
 	fprintf(f, "usage: wharf server [--listen ADDR:PORT] [--data-dir DIR] [--workers N]\n"
 		   "                    [--compaction-interval SECONDS] [--compaction-retain N]\n"
+		   "                    [--controllers=true|false]\n"
+		   "                    [--node-monitor-grace-period SECONDS]\n"
+		   "                    [--pod-eviction-timeout SECONDS]\n"
 		   "       wharf agent [--server URL] [--node-name NAME] [--data-dir DIR]\n"
 		   "                   [--gpus COUNT:PRODUCT[:MIB]] [--nvml-lib PATH] [--node-ip IP]\n"
 		   "                   [--port PORT] [--restart-backoff MS] [--log-max-bytes N]\n"
@@ -91,11 +97,17 @@ static int wf__cmd_server(int argc, char **argv)
 	const char *data_dir = "./wharf-data";
 	int workers = 16, compact_interval = 0;
 	long long compact_retain = 0;
+	bool controllers = true;
+	int grace_s = 40, eviction_s = 300;
 	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
 					     {"data-dir", required_argument, NULL, 'd'},
 					     {"workers", required_argument, NULL, 'w'},
 					     {"compaction-interval", required_argument, NULL, 'c'},
 					     {"compaction-retain", required_argument, NULL, 'r'},
+					     {"controllers", required_argument, NULL, 'C'},
+					     {"node-monitor-grace-period", required_argument, NULL,
+					      'G'},
+					     {"pod-eviction-timeout", required_argument, NULL, 'E'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	int c;
@@ -105,6 +117,29 @@ static int wf__cmd_server(int argc, char **argv)
 		case 'l':
 			listen = optarg;
 			break;
+		case 'C':
+			if (!strcmp(optarg, "true") || !strcmp(optarg, "1")) {
+				controllers = true;
+			} else if (!strcmp(optarg, "false") || !strcmp(optarg, "0")) {
+				controllers = false;
+			} else {
+				fprintf(stderr, "wharf: --controllers wants true or false\n");
+				return 2;
+			}
+			break;
+		case 'G':
+		case 'E': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 86400) {
+				fprintf(stderr, "wharf: --%s wants seconds (1-86400)\n",
+					c == 'G' ? "node-monitor-grace-period"
+						 : "pod-eviction-timeout");
+				return 2;
+			}
+			*(c == 'G' ? &grace_s : &eviction_s) = (int)v;
+			break;
+		}
 		case 'd':
 			data_dir = optarg;
 			break;
@@ -171,9 +206,24 @@ static int wf__cmd_server(int argc, char **argv)
 	fprintf(stderr, "wharf: serving the Kubernetes API on http://%s:%d (data in %s)\n",
 		host[0] ? host : "127.0.0.1", wf_api_port(api), data_dir);
 	fflush(stderr);
+	/* The controllers are clients of this API, over loopback when it
+	 * listens on every address. */
+	wf_controllers *ctl = NULL;
+	if (controllers) {
+		bool any = !host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]");
+		char *url = wf_xasprintf("http://%s:%d", any ? "127.0.0.1" : host,
+					 wf_api_port(api));
+		wf_controllers_options co = {.server_url = url,
+					     .node_monitor_grace_s = grace_s,
+					     .pod_eviction_timeout_s = eviction_s};
+		if (wf_controllers_start(&co, &ctl, &err) < 0)
+			fprintf(stderr, "wharf: controllers not started: %s\n", err.msg);
+		free(url);
+	}
 	int sig;
 	sigwait(&set, &sig);
 	fprintf(stderr, "wharf: signal %d, shutting down\n", sig);
+	wf_controllers_stop(ctl);
 	wf_api_stop(api);
 	rc = 0;
 fail_api:

@@ -6,6 +6,7 @@
 #include "lib/wf_time.h"
 
 #include <errno.h>
+#include <event2/thread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -494,6 +495,9 @@ int wf_agent_run(const wf_agent_options *o)
 		usleep(200000);
 	}
 	wf__log("node %s registered with %s", o->node_name, o->server);
+	/* The log server's loop is stopped from this thread: without libevent's
+	 * locking and notification, event_base_loopexit would not wake it. */
+	evthread_use_pthreads();
 	if (wf_agent_logserver_start(a, &err) < 0) {
 		wf__log("log server: %s", err.msg);
 		goto out;

@@ -5,12 +5,15 @@
  * A read is two passes over at most two files (path.1 then path, seen as
  * one stream of "segments"):
  *   1. tail: scan backwards in WF__BLOCK blocks, counting F records (each
- *      ends one line), to find the record boundary after which the last N
- *      lines start. Only record headers are looked at.
- *   2. forward: stream records from that boundary in blocks, join P
- *      fragments per stream, filter by time, format, and stop at the byte
- *      limit. Memory is bounded by the block, WF_LOG_RECORD_MAX and
- *      WF_LOG_LINE_MAX, never by the file.
+ *      ends one line), to find the boundary (the cut) after which the last
+ *      N lines end; then walk back a bounded distance to a boundary where
+ *      neither stream has a line half-written, so that a line of the other
+ *      stream straddling the cut is read whole. Only record headers are
+ *      looked at.
+ *   2. forward: stream records from there in blocks, join P fragments per
+ *      stream, drop lines that end before the cut, filter by time, format,
+ *      and stop at the byte limit. Memory is bounded by the block,
+ *      WF_LOG_RECORD_MAX and WF_LOG_LINE_MAX, never by the file.
  * The forward pass also finds the cursor a follower needs: the last record
  * boundary where neither stream has a line half-read (resume point) and the
  * end of the last record read (everything up to it was output).

@@ -33,7 +33,7 @@ typedef struct wf__follow {
 	struct event *timer;
 	char *path;   /* log file */
 	char *dir;    /* attempt dir, for exit.json */
-	off_t offset;
+	wf_log_cursor cur;
 	bool timestamps;
 } wf__follow;
 
@@ -68,7 +68,7 @@ static void wf__follow_tick(evutil_socket_t fd, short what, void *arg)
 	wf__follow *f = arg;
 	wf_buf out;
 	wf_buf_init(&out);
-	wf_log_read_from(f->path, &f->offset, f->timestamps, &out, NULL);
+	wf_log_follow(f->path, &f->cur, f->timestamps, &out, NULL);
 	if (out.len) {
 		struct evbuffer *b = evbuffer_new();
 		evbuffer_add(b, out.data, out.len);
@@ -81,7 +81,7 @@ static void wf__follow_tick(evutil_socket_t fd, short what, void *arg)
 		/* Whatever the shim wrote before exiting has been sent above. */
 		wf_buf tail;
 		wf_buf_init(&tail);
-		wf_log_read_from(f->path, &f->offset, f->timestamps, &tail, NULL);
+		wf_log_follow(f->path, &f->cur, f->timestamps, &tail, NULL);
 		if (tail.len) {
 			struct evbuffer *b = evbuffer_new();
 			evbuffer_add(b, tail.data, tail.len);
@@ -175,9 +175,9 @@ static void wf__on_request(struct evhttp_request *req, void *arg)
 	char *log = wf_xasprintf("%s/container.log", dir);
 	wf_buf out;
 	wf_buf_init(&out);
-	off_t end = 0;
+	wf_log_cursor cur = {0};
 	wf_err err = {0};
-	int rc = wf_log_read(log, &o, &out, &end, &err);
+	int rc = wf_log_read_cursor(log, &o, &out, &cur, &err);
 	if (rc < 0 && rc != -WF_ENOENT) {
 		wf__reply(req, 500, err.msg);
 		wf_buf_free(&out);
@@ -210,7 +210,7 @@ static void wf__on_request(struct evhttp_request *req, void *arg)
 	f->req = req;
 	f->path = log;
 	f->dir = dir;
-	f->offset = end;
+	f->cur = cur;
 	f->timestamps = o.timestamps;
 	f->timer = evtimer_new(wf__srv->base, wf__follow_tick, f);
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req), wf__follow_closed, f);

@@ -360,11 +360,14 @@ static bool wf__admit(wf_agent *a, wf_pod_rt *r)
 			     NULL, NULL);
 		free(path);
 		json_decref(patch);
-		json_object_set_new(json_object_get(json_object_get(r->pod, "metadata"), "annotations")
-					    ? json_object_get(json_object_get(r->pod, "metadata"),
-							      "annotations")
-					    : json_object(),
-				    WF_GPU_ANNOTATION, json_string(text));
+		/* pod.json must carry it: adoption takes the devices from there. */
+		json_t *md = json_object_get(r->pod, "metadata");
+		json_t *ann = json_object_get(md, "annotations");
+		if (!json_is_object(ann)) {
+			ann = json_object();
+			json_object_set_new(md, "annotations", ann);
+		}
+		json_object_set_new(ann, WF_GPU_ANNOTATION, json_string(text));
 		free(text);
 	}
 	json_decref(assign);
@@ -400,9 +403,12 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	wf_err err = {0};
 	char **env = NULL;
 	if (wf_agent_build_env(a, r->pod, c->spec, c, &env, &err) < 0) {
+		/* Retried at every sync until it works: report each new error once. */
+		const char *old = wf__str(c->waiting, "message");
+		if (!old || strcmp(old, err.msg))
+			wf_agent_event(a, r->pod, "Warning", "Failed", "Error: %s", err.msg);
 		json_decref(c->waiting);
 		c->waiting = wf__waiting("CreateContainerConfigError", err.msg);
-		wf_agent_event(a, r->pod, "Warning", "Failed", "Error: %s", err.msg);
 		return;
 	}
 	char group[400];
@@ -544,6 +550,9 @@ static void wf__handle_exit(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	if (c->oom)
 		wf_agent_event(a, r->pod, "Warning", "OOMKilled",
 			       "Container %s was killed: it went over its memory limit", c->name);
+	else if (!strcmp(c->st.reason, "StartError"))
+		wf_agent_event(a, r->pod, "Warning", "Failed", "Error: container %s: %s", c->name,
+			       c->st.message);
 	if (r->killing || !wf__should_restart(r, c)) {
 		json_decref(c->last_term);
 		c->last_term = NULL;
@@ -647,8 +656,10 @@ static const char *wf__phase(wf_pod_rt *r, bool *init_done)
 	*init_done = true;
 	for (size_t i = 0; i < r->ninit; i++) {
 		wf_ctr_rt *c = &r->ctrs[i];
-		if (c->done && c->st.exit_code != 0)
+		if (c->done && c->st.exit_code != 0) {
+			*init_done = false;
 			return "Failed";
+		}
 		if (!(c->done && c->st.exit_code == 0)) {
 			*init_done = false;
 			return "Pending";
@@ -765,6 +776,18 @@ static void wf__release(wf_agent *a, wf_pod_rt *r)
 	}
 }
 
+/* Remove the pod object for good (grace 0, this uid only): nothing of it runs here. */
+static void wf__remove_pod(wf_agent *a, const char *ns, const char *name, const char *uid)
+{
+	char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
+	json_t *opts = json_pack("{s:s,s:s,s:i,s:{s:s}}", "kind", "DeleteOptions", "apiVersion",
+				 "v1", "gracePeriodSeconds", 0, "preconditions", "uid", uid);
+	long code;
+	wf_client_do(a->client, "DELETE", path, opts, NULL, &code, NULL, NULL);
+	json_decref(opts);
+	free(path);
+}
+
 /* Stop a pod that is being deleted (or is gone). Returns true when finished. */
 static bool wf__teardown(wf_agent *a, wf_pod_rt *r, const json_t *live)
 {
@@ -796,16 +819,8 @@ static bool wf__teardown(wf_agent *a, wf_pod_rt *r, const json_t *live)
 	if (wf__any_running(r))
 		return false;
 	wf__release(a, r);
-	if (live) {
-		/* The containers are gone: remove the pod object for good. */
-		char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", r->ns, r->name);
-		json_t *opts = json_pack("{s:s,s:s,s:i,s:{s:s}}", "kind", "DeleteOptions", "apiVersion",
-					 "v1", "gracePeriodSeconds", 0, "preconditions", "uid", r->uid);
-		long code;
-		wf_client_do(a->client, "DELETE", path, opts, NULL, &code, NULL, NULL);
-		json_decref(opts);
-		free(path);
-	}
+	if (live)
+		wf__remove_pod(a, r->ns, r->name, r->uid); /* the containers are gone */
 	char *dir = wf_xasprintf("%s/%s", a->pods_dir, r->uid);
 	wf__rm_rf(dir);
 	free(dir);
@@ -838,9 +853,9 @@ static void wf__sync_pod(wf_agent *a, wf_pod_rt *r)
 	}
 	for (size_t i = 0; i < r->nctrs; i++) {
 		wf_ctr_rt *c = &r->ctrs[i];
+		if (!init_done)
+			break; /* an init container still runs: nothing after it starts */
 		if (c->init) {
-			if (!init_done)
-				break;
 			if (c->done) {
 				if (c->st.exit_code != 0)
 					break; /* pod failed */
@@ -887,6 +902,12 @@ void *wf_agent_sync_main(void *arg)
 			if (!r) {
 				const char *phase = wf__str(json_object_get(pod, "status"), "phase");
 				bool finished = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+				const char *ns = wf__md(pod, "namespace");
+				const char *name = wf__md(pod, "name");
+				/* Deleted with nothing of it running here (never started, or
+				 * finished before an agent restart): finish the deletion. */
+				if (wf__md(pod, "deletionTimestamp") && ns && name)
+					wf__remove_pod(a, ns, name, uid);
 				if (finished || wf__md(pod, "deletionTimestamp"))
 					continue; /* finished before we saw it, or deleted: nothing to run */
 				wf__rt_new(a, pod);

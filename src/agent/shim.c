@@ -679,13 +679,13 @@ static int wf__shim_run(int dfd)
 		goto out;
 	}
 
-	sigset_t mask, old;
+	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &old);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
@@ -870,7 +870,9 @@ int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pi
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, shim_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* the shim closes them too */
+#endif
 	posix_spawnattr_init(&at);
 	sigset_t none, all;
 	sigemptyset(&none);

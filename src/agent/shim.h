@@ -48,7 +48,10 @@
 
 #include "lib/wf_err.h"
 
-/* Entry point of `wharf shim DIR`. Returns the process exit status. */
+/* Entry point of `wharf shim DIR`: argv = {"shim", DIR}. Closes every
+ * inherited fd but 0-2 first, so call it before opening anything. Returns
+ * the process exit status: 0 once exit.json is written (whatever became of
+ * the container), 1 when DIR or exit.json cannot be written, 2 on usage. */
 int wf_shim_main(int argc, char **argv);
 
 /* Write DIR/spec.json (creating DIR and its parents, removing an old

@@ -7,6 +7,7 @@
  * the store (a write waits for its group commit); other workers keep serving.
  */
 #include "api/api_internal.h"
+#include "api/field_validation.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +56,15 @@ void wf_reply_raw(wf_req *r, int code, const char *ctype, const char *body, size
 		evbuffer_add(b, body, len);
 	evhttp_send_reply(r->ev, code, NULL, b);
 	evbuffer_free(b);
+}
+
+void wf_reply_add_warning(wf_req *r, const char *text)
+{
+	if (r->replied || !r->ev)
+		return;
+	char *v = wf_fv_warning_value(text);
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Warning", v);
+	free(v);
 }
 
 void wf_reply_text(wf_req *r, int code, const char *ctype, const char *body)

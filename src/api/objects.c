@@ -41,6 +41,17 @@ static bool wf__being_deleted(const json_t *obj)
 	return wf_json_path_str(obj, "metadata.deletionTimestamp") != NULL;
 }
 
+/* A pod bound to a node, deleted with a grace period: its agent stops the
+ * containers and then removes it (a delete with grace 0). */
+static bool wf__awaits_agent(const wf_kind *k, const json_t *obj)
+{
+	if (k->group[0] || strcmp(k->resource, "pods"))
+		return false;
+	const char *node = wf_json_path_str(obj, "spec.nodeName");
+	json_t *grace = wf_json_path(obj, "metadata.deletionGracePeriodSeconds");
+	return node && node[0] && json_is_integer(grace) && json_integer_value(grace) > 0;
+}
+
 static void wf__gc_dependents(wf_api *api, const char *uid, const char *ns, bool orphan);
 
 /* Remove the object now (CAS on expect_rev) and cascade to its dependents. */
@@ -68,9 +79,11 @@ static int wf__remove(wf_api *api, const wf_kind *k, const char *key, const json
 int wf_object_store_update(wf_api *api, const wf_kind *k, const char *key, json_t *obj,
 			   int64_t expect_rev, json_t **out, wf_err *err)
 {
-	/* A namespace goes only once its contents are gone: wf_namespace_finalize. */
+	/* A namespace goes only once its contents are gone (wf_namespace_finalize),
+	 * and a pod in its grace period once its node's agent has stopped it. */
 	bool is_ns = !k->group[0] && !strcmp(k->resource, "namespaces");
-	if (wf__being_deleted(obj) && wf__finalizers_empty(obj) && !is_ns)
+	if (wf__being_deleted(obj) && wf__finalizers_empty(obj) && !is_ns &&
+	    !wf__awaits_agent(k, obj))
 		return wf__remove(api, k, key, obj, expect_rev, false, out, err);
 	size_t len;
 	char *text = wf_obj_encode(obj, &len);

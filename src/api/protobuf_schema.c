@@ -4,13 +4,16 @@
  *
  * Field numbers and wire types follow the Kubernetes API's generated.proto
  * files (k8s.io/api core/v1, batch/v1, coordination/v1 and apimachinery
- * meta/v1, as of Kubernetes 1.33); JSON names are the Go types' json tags.
- * A message lists every field a client of that version may send: gogo's
+ * meta/v1, up to Kubernetes 1.35); JSON names are the Go types' json tags.
+ * A message lists every field a client of those versions may send: gogo's
  * marshallers write all non-pointer fields, so a missing one here would
  * turn a plain `kubectl create` into a 400. WF_PB_KEEP marks Go pointer
  * fields (and zero values that mean something), whose explicit 0 / false
- * must survive. Subtrees Wharf does not run (e.g. most volume plugins,
- * ephemeral volumes) are left out: such a field is refused by name.
+ * must survive. Every field of the served kinds is described, including
+ * the subtrees Wharf does not act on (in-tree volume plugins, ephemeral
+ * volumes, fields behind alpha feature gates): the same tables decide
+ * which JSON fields are unknown for fieldValidation (field_validation.c),
+ * where a missing entry would reject a legitimate manifest.
  *
  * Descriptors are defined leaves first; the kinds are listed at the end.
  */
@@ -161,10 +164,13 @@ WF__MSG(ConfigMapKeySelector, WF__INLINE(1, "localObjectReference", LocalObjectR
 WF__MSG(SecretKeySelector, WF__INLINE(1, "localObjectReference", LocalObjectReference),
 	WF__STR(2, "key"), WF__BOOLP(3, "optional"));
 
+WF__MSG(FileKeySelector, WF__STR(1, "volumeName"), WF__STR(2, "path"), WF__STR(3, "key"),
+	WF__BOOLP(4, "optional"));
+
 WF__MSG(EnvVarSource, WF__OBJ(1, "fieldRef", ObjectFieldSelector),
 	WF__OBJ(2, "resourceFieldRef", ResourceFieldSelector),
 	WF__OBJ(3, "configMapKeyRef", ConfigMapKeySelector),
-	WF__OBJ(4, "secretKeyRef", SecretKeySelector));
+	WF__OBJ(4, "secretKeyRef", SecretKeySelector), WF__OBJ(5, "fileKeyRef", FileKeySelector));
 
 WF__MSG(EnvVar, WF__STR(1, "name"), WF__STR(2, "value"), WF__OBJ(3, "valueFrom", EnvVarSource));
 
@@ -183,6 +189,11 @@ WF__MSG(ResourceRequirements, WF__MAPQTY(1, "limits"), WF__MAPQTY(2, "requests")
 	WF__OBJS(3, "claims", ResourceClaim));
 
 WF__MSG(ContainerResizePolicy, WF__STR(1, "resourceName"), WF__STR(2, "restartPolicy"));
+
+WF__MSG(ContainerRestartRuleOnExitCodes, WF__STR(1, "operator"), WF__I32S(2, "values"));
+
+WF__MSG(ContainerRestartRule, WF__STR(1, "action"),
+	WF__OBJ(2, "exitCodes", ContainerRestartRuleOnExitCodes));
 
 WF__MSG(VolumeMount, WF__STR(1, "name"), WF__BOOL(2, "readOnly"), WF__STR(7, "recursiveReadOnly"),
 	WF__STR(3, "mountPath"), WF__STR(4, "subPath"), WF__STR(5, "mountPropagation"),
@@ -228,19 +239,22 @@ WF__MSG(SeccompProfile, WF__STR(1, "type"), WF__STR(2, "localhostProfile"));
 
 WF__MSG(AppArmorProfile, WF__STR(1, "type"), WF__STR(2, "localhostProfile"));
 
+WF__MSG(Ulimit, WF__STR(1, "name"), WF__I64(2, "hard"), WF__I64(3, "soft"));
+
 WF__MSG(SecurityContext, WF__OBJ(1, "capabilities", Capabilities), WF__BOOLP(2, "privileged"),
 	WF__OBJ(3, "seLinuxOptions", SELinuxOptions),
 	WF__OBJ(10, "windowsOptions", WindowsSecurityContextOptions), WF__I64P(4, "runAsUser"),
 	WF__I64P(8, "runAsGroup"), WF__BOOLP(5, "runAsNonRoot"),
 	WF__BOOLP(6, "readOnlyRootFilesystem"), WF__BOOLP(7, "allowPrivilegeEscalation"),
 	WF__STR(9, "procMount"), WF__OBJ(11, "seccompProfile", SeccompProfile),
-	WF__OBJ(12, "appArmorProfile", AppArmorProfile));
+	WF__OBJ(12, "appArmorProfile", AppArmorProfile), WF__OBJS(13, "ulimits", Ulimit));
 
 WF__MSG(Container, WF__STR(1, "name"), WF__STR(2, "image"), WF__STRS(3, "command"),
 	WF__STRS(4, "args"), WF__STR(5, "workingDir"), WF__OBJS(6, "ports", ContainerPort),
 	WF__OBJS(19, "envFrom", EnvFromSource), WF__OBJS(7, "env", EnvVar),
 	WF__OBJ(8, "resources", ResourceRequirements),
 	WF__OBJS(23, "resizePolicy", ContainerResizePolicy), WF__STR(24, "restartPolicy"),
+	WF__OBJS(25, "restartPolicyRules", ContainerRestartRule),
 	WF__OBJS(9, "volumeMounts", VolumeMount), WF__OBJS(21, "volumeDevices", VolumeDevice),
 	WF__OBJ(10, "livenessProbe", Probe), WF__OBJ(11, "readinessProbe", Probe),
 	WF__OBJ(22, "startupProbe", Probe), WF__OBJ(12, "lifecycle", Lifecycle),
@@ -290,11 +304,17 @@ WF__MSG(ServiceAccountTokenProjection, WF__STR(1, "audience"), WF__I64P(2, "expi
 WF__MSG(ClusterTrustBundleProjection, WF__STR(1, "name"), WF__STR(2, "signerName"),
 	WF__OBJ(3, "labelSelector", LabelSelector), WF__BOOLP(5, "optional"), WF__STR(4, "path"));
 
+WF__MSG(PodCertificateProjection, WF__STR(1, "signerName"), WF__STR(2, "keyType"),
+	WF__I32P(3, "maxExpirationSeconds"), WF__STR(4, "credentialBundlePath"),
+	WF__STR(5, "keyPath"), WF__STR(6, "certificateChainPath"),
+	WF__MAPSTR(7, "userAnnotations"));
+
 WF__MSG(VolumeProjection, WF__OBJ(1, "secret", SecretProjection),
 	WF__OBJ(2, "downwardAPI", DownwardAPIProjection),
 	WF__OBJ(3, "configMap", ConfigMapProjection),
 	WF__OBJ(4, "serviceAccountToken", ServiceAccountTokenProjection),
-	WF__OBJ(5, "clusterTrustBundle", ClusterTrustBundleProjection));
+	WF__OBJ(5, "clusterTrustBundle", ClusterTrustBundleProjection),
+	WF__OBJ(6, "podCertificate", PodCertificateProjection));
 
 WF__MSG(ProjectedVolumeSource, WF__OBJS(1, "sources", VolumeProjection),
 	WF__I32P(2, "defaultMode"));
@@ -305,14 +325,113 @@ WF__MSG(CSIVolumeSource, WF__STR(1, "driver"), WF__BOOLP(2, "readOnly"), WF__STR
 
 WF__MSG(ImageVolumeSource, WF__STR(1, "reference"), WF__STR(2, "pullPolicy"));
 
+/* In-tree plugins (most deprecated, still accepted by the API). */
+WF__MSG(GCEPersistentDiskVolumeSource, WF__STR(1, "pdName"), WF__STR(2, "fsType"),
+	WF__I32(3, "partition"), WF__BOOL(4, "readOnly"));
+
+WF__MSG(AWSElasticBlockStoreVolumeSource, WF__STR(1, "volumeID"), WF__STR(2, "fsType"),
+	WF__I32(3, "partition"), WF__BOOL(4, "readOnly"));
+
+WF__MSG(GitRepoVolumeSource, WF__STR(1, "repository"), WF__STR(2, "revision"),
+	WF__STR(3, "directory"));
+
+WF__MSG(ISCSIVolumeSource, WF__STR(1, "targetPortal"), WF__STR(2, "iqn"), WF__I32(3, "lun"),
+	WF__STR(4, "iscsiInterface"), WF__STR(5, "fsType"), WF__BOOL(6, "readOnly"),
+	WF__STRS(7, "portals"), WF__BOOL(8, "chapAuthDiscovery"), WF__BOOL(11, "chapAuthSession"),
+	WF__OBJ(10, "secretRef", LocalObjectReference), WF__STR(12, "initiatorName"));
+
+WF__MSG(GlusterfsVolumeSource, WF__STR(1, "endpoints"), WF__STR(2, "path"),
+	WF__BOOL(3, "readOnly"));
+
+WF__MSG(RBDVolumeSource, WF__STRS(1, "monitors"), WF__STR(2, "image"), WF__STR(3, "fsType"),
+	WF__STR(4, "pool"), WF__STR(5, "user"), WF__STR(6, "keyring"),
+	WF__OBJ(7, "secretRef", LocalObjectReference), WF__BOOL(8, "readOnly"));
+
+WF__MSG(FlexVolumeSource, WF__STR(1, "driver"), WF__STR(2, "fsType"),
+	WF__OBJ(3, "secretRef", LocalObjectReference), WF__BOOL(4, "readOnly"),
+	WF__MAPSTR(5, "options"));
+
+WF__MSG(CinderVolumeSource, WF__STR(1, "volumeID"), WF__STR(2, "fsType"), WF__BOOL(3, "readOnly"),
+	WF__OBJ(4, "secretRef", LocalObjectReference));
+
+WF__MSG(CephFSVolumeSource, WF__STRS(1, "monitors"), WF__STR(2, "path"), WF__STR(3, "user"),
+	WF__STR(4, "secretFile"), WF__OBJ(5, "secretRef", LocalObjectReference),
+	WF__BOOL(6, "readOnly"));
+
+WF__MSG(FlockerVolumeSource, WF__STR(1, "datasetName"), WF__STR(2, "datasetUUID"));
+
+WF__MSG(FCVolumeSource, WF__STRS(1, "targetWWNs"), WF__I32P(2, "lun"), WF__STR(3, "fsType"),
+	WF__BOOL(4, "readOnly"), WF__STRS(5, "wwids"));
+
+WF__MSG(AzureFileVolumeSource, WF__STR(1, "secretName"), WF__STR(2, "shareName"),
+	WF__BOOL(3, "readOnly"));
+
+WF__MSG(VsphereVirtualDiskVolumeSource, WF__STR(1, "volumePath"), WF__STR(2, "fsType"),
+	WF__STR(3, "storagePolicyName"), WF__STR(4, "storagePolicyID"));
+
+WF__MSG(QuobyteVolumeSource, WF__STR(1, "registry"), WF__STR(2, "volume"), WF__BOOL(3, "readOnly"),
+	WF__STR(4, "user"), WF__STR(5, "group"), WF__STR(6, "tenant"));
+
+WF__MSG(AzureDiskVolumeSource, WF__STR(1, "diskName"), WF__STR(2, "diskURI"),
+	WF__STR(3, "cachingMode"), WF__STR(4, "fsType"), WF__BOOLP(5, "readOnly"),
+	WF__STR(6, "kind"));
+
+WF__MSG(PhotonPersistentDiskVolumeSource, WF__STR(1, "pdID"), WF__STR(2, "fsType"));
+
+WF__MSG(PortworxVolumeSource, WF__STR(1, "volumeID"), WF__STR(2, "fsType"),
+	WF__BOOL(3, "readOnly"));
+
+WF__MSG(ScaleIOVolumeSource, WF__STR(1, "gateway"), WF__STR(2, "system"),
+	WF__OBJ(3, "secretRef", LocalObjectReference), WF__BOOL(4, "sslEnabled"),
+	WF__STR(5, "protectionDomain"), WF__STR(6, "storagePool"), WF__STR(7, "storageMode"),
+	WF__STR(8, "volumeName"), WF__STR(9, "fsType"), WF__BOOL(10, "readOnly"));
+
+WF__MSG(StorageOSVolumeSource, WF__STR(1, "volumeName"), WF__STR(2, "volumeNamespace"),
+	WF__STR(3, "fsType"), WF__BOOL(4, "readOnly"),
+	WF__OBJ(5, "secretRef", LocalObjectReference));
+
+/* Generic ephemeral volumes: a PersistentVolumeClaim template. */
+WF__MSG(TypedLocalObjectReference, WF__STR(1, "apiGroup"), WF__STR(2, "kind"), WF__STR(3, "name"));
+
+WF__MSG(TypedObjectReference, WF__STR(1, "apiGroup"), WF__STR(2, "kind"), WF__STR(3, "name"),
+	WF__STR(4, "namespace"));
+
+WF__MSG(VolumeResourceRequirements, WF__MAPQTY(1, "limits"), WF__MAPQTY(2, "requests"));
+
+WF__MSG(PersistentVolumeClaimSpec, WF__STRS(1, "accessModes"),
+	WF__OBJ(4, "selector", LabelSelector), WF__OBJ(2, "resources", VolumeResourceRequirements),
+	WF__STR(3, "volumeName"), WF__STR(5, "storageClassName"), WF__STR(6, "volumeMode"),
+	WF__OBJ(7, "dataSource", TypedLocalObjectReference),
+	WF__OBJ(8, "dataSourceRef", TypedObjectReference), WF__STR(9, "volumeAttributesClassName"));
+
+WF__MSG(PersistentVolumeClaimTemplate, WF__OBJ(1, "metadata", ObjectMeta),
+	WF__OBJ(2, "spec", PersistentVolumeClaimSpec));
+
+WF__MSG(EphemeralVolumeSource, WF__OBJ(1, "volumeClaimTemplate", PersistentVolumeClaimTemplate));
+
 WF__MSG(VolumeSource, WF__OBJ(1, "hostPath", HostPathVolumeSource),
-	WF__OBJ(2, "emptyDir", EmptyDirVolumeSource), WF__OBJ(6, "secret", SecretVolumeSource),
-	WF__OBJ(7, "nfs", NFSVolumeSource),
+	WF__OBJ(2, "emptyDir", EmptyDirVolumeSource),
+	WF__OBJ(3, "gcePersistentDisk", GCEPersistentDiskVolumeSource),
+	WF__OBJ(4, "awsElasticBlockStore", AWSElasticBlockStoreVolumeSource),
+	WF__OBJ(5, "gitRepo", GitRepoVolumeSource), WF__OBJ(6, "secret", SecretVolumeSource),
+	WF__OBJ(7, "nfs", NFSVolumeSource), WF__OBJ(8, "iscsi", ISCSIVolumeSource),
+	WF__OBJ(9, "glusterfs", GlusterfsVolumeSource),
 	WF__OBJ(10, "persistentVolumeClaim", PersistentVolumeClaimVolumeSource),
-	WF__OBJ(16, "downwardAPI", DownwardAPIVolumeSource),
+	WF__OBJ(11, "rbd", RBDVolumeSource), WF__OBJ(12, "flexVolume", FlexVolumeSource),
+	WF__OBJ(13, "cinder", CinderVolumeSource), WF__OBJ(14, "cephfs", CephFSVolumeSource),
+	WF__OBJ(15, "flocker", FlockerVolumeSource),
+	WF__OBJ(16, "downwardAPI", DownwardAPIVolumeSource), WF__OBJ(17, "fc", FCVolumeSource),
+	WF__OBJ(18, "azureFile", AzureFileVolumeSource),
 	WF__OBJ(19, "configMap", ConfigMapVolumeSource),
-	WF__OBJ(26, "projected", ProjectedVolumeSource), WF__OBJ(28, "csi", CSIVolumeSource),
-	WF__OBJ(30, "image", ImageVolumeSource));
+	WF__OBJ(20, "vsphereVolume", VsphereVirtualDiskVolumeSource),
+	WF__OBJ(21, "quobyte", QuobyteVolumeSource),
+	WF__OBJ(22, "azureDisk", AzureDiskVolumeSource),
+	WF__OBJ(23, "photonPersistentDisk", PhotonPersistentDiskVolumeSource),
+	WF__OBJ(26, "projected", ProjectedVolumeSource),
+	WF__OBJ(24, "portworxVolume", PortworxVolumeSource),
+	WF__OBJ(25, "scaleIO", ScaleIOVolumeSource),
+	WF__OBJ(27, "storageos", StorageOSVolumeSource), WF__OBJ(28, "csi", CSIVolumeSource),
+	WF__OBJ(29, "ephemeral", EphemeralVolumeSource), WF__OBJ(30, "image", ImageVolumeSource));
 
 WF__MSG(Volume, WF__STR(1, "name"), WF__INLINE(2, "volumeSource", VolumeSource));
 
@@ -383,6 +502,9 @@ WF__MSG(PodSchedulingGate, WF__STR(1, "name"));
 WF__MSG(PodResourceClaim, WF__STR(1, "name"), WF__STR(3, "resourceClaimName"),
 	WF__STR(4, "resourceClaimTemplateName"));
 
+WF__MSG(WorkloadReference, WF__STR(1, "name"), WF__STR(2, "podGroup"),
+	WF__STR(3, "podGroupReplicaKey"));
+
 WF__MSG(PodSpec, WF__OBJS(1, "volumes", Volume), WF__OBJS(20, "initContainers", Container),
 	WF__OBJS(2, "containers", Container),
 	WF__OBJS(34, "ephemeralContainers", EphemeralContainer), WF__STR(3, "restartPolicy"),
@@ -403,7 +525,8 @@ WF__MSG(PodSpec, WF__OBJS(1, "volumes", Volume), WF__OBJS(20, "initContainers", 
 	WF__BOOLP(35, "setHostnameAsFQDN"), WF__OBJ(36, "os", PodOS), WF__BOOLP(37, "hostUsers"),
 	WF__OBJS(38, "schedulingGates", PodSchedulingGate),
 	WF__OBJS(39, "resourceClaims", PodResourceClaim),
-	WF__OBJ(40, "resources", ResourceRequirements));
+	WF__OBJ(40, "resources", ResourceRequirements), WF__STR(41, "hostnameOverride"),
+	WF__OBJ(42, "workloadRef", WorkloadReference));
 
 WF__MSG(PodTemplateSpec, WF__OBJ(1, "metadata", ObjectMeta), WF__OBJ(2, "spec", PodSpec));
 
@@ -423,15 +546,19 @@ WF__MSG(ContainerState, WF__OBJ(1, "waiting", ContainerStateWaiting),
 	WF__OBJ(2, "running", ContainerStateRunning),
 	WF__OBJ(3, "terminated", ContainerStateTerminated));
 
+WF__MSG(ImageVolumeStatus, WF__STR(1, "imageRef"));
+
+WF__MSG(VolumeStatus, WF__OBJ(1, "image", ImageVolumeStatus));
+
 WF__MSG(VolumeMountStatus, WF__STR(1, "name"), WF__STR(2, "mountPath"), WF__BOOL(3, "readOnly"),
-	WF__STR(4, "recursiveReadOnly"));
+	WF__STR(4, "recursiveReadOnly"), WF__OBJ(5, "volumeStatus", VolumeStatus));
 
 WF__MSG(LinuxContainerUser, WF__I64P(1, "uid"), WF__I64P(2, "gid"),
 	WF__I64S(3, "supplementalGroups"));
 
 WF__MSG(ContainerUser, WF__OBJ(1, "linux", LinuxContainerUser));
 
-WF__MSG(ResourceHealth, WF__STR(1, "resourceID"), WF__STR(2, "health"));
+WF__MSG(ResourceHealth, WF__STR(1, "resourceID"), WF__STR(2, "health"), WF__STR(6, "message"));
 
 WF__MSG(ResourceStatus, WF__STR(1, "name"), WF__OBJS(2, "resources", ResourceHealth));
 
@@ -449,6 +576,13 @@ WF__MSG(HostIP, WF__STR(1, "ip"));
 
 WF__MSG(PodResourceClaimStatus, WF__STR(1, "name"), WF__STR(2, "resourceClaimName"));
 
+WF__MSG(ContainerExtendedResourceRequest, WF__STR(1, "containerName"), WF__STR(2, "resourceName"),
+	WF__STR(3, "requestName"));
+
+WF__MSG(PodExtendedResourceClaimStatus,
+	WF__OBJS(1, "requestMappings", ContainerExtendedResourceRequest),
+	WF__STR(2, "resourceClaimName"));
+
 WF__MSG(PodStatus, WF__I64(17, "observedGeneration"), WF__STR(1, "phase"),
 	WF__OBJS(2, "conditions", PodCondition), WF__STR(3, "message"), WF__STR(4, "reason"),
 	WF__STR(11, "nominatedNodeName"), WF__STR(5, "hostIP"), WF__OBJS(16, "hostIPs", HostIP),
@@ -456,7 +590,9 @@ WF__MSG(PodStatus, WF__I64(17, "observedGeneration"), WF__STR(1, "phase"),
 	WF__OBJS(10, "initContainerStatuses", ContainerStatus),
 	WF__OBJS(8, "containerStatuses", ContainerStatus), WF__STR(9, "qosClass"),
 	WF__OBJS(13, "ephemeralContainerStatuses", ContainerStatus), WF__STR(14, "resize"),
-	WF__OBJS(15, "resourceClaimStatuses", PodResourceClaimStatus));
+	WF__OBJS(15, "resourceClaimStatuses", PodResourceClaimStatus),
+	WF__OBJ(18, "extendedResourceClaimStatus", PodExtendedResourceClaimStatus),
+	WF__MAPQTY(19, "allocatedResources"), WF__OBJ(20, "resources", ResourceRequirements));
 
 WF__MSG(Pod, WF__OBJ(1, "metadata", ObjectMeta), WF__OBJ(2, "spec", PodSpec),
 	WF__OBJ(3, "status", PodStatus));
@@ -504,14 +640,15 @@ WF__MSG(NodeRuntimeHandlerFeatures, WF__BOOLP(1, "recursiveReadOnlyMounts"),
 
 WF__MSG(NodeRuntimeHandler, WF__STR(1, "name"), WF__OBJ(2, "features", NodeRuntimeHandlerFeatures));
 
-WF__MSG(NodeFeatures, WF__BOOLP(1, "supplementalGroupsPolicy"));
+WF__MSG(NodeFeatures, WF__BOOLP(1, "supplementalGroupsPolicy"), WF__BOOLP(2, "containerUlimits"));
 
 WF__MSG(NodeStatus, WF__MAPQTY(1, "capacity"), WF__MAPQTY(2, "allocatable"), WF__STR(3, "phase"),
 	WF__OBJS(4, "conditions", NodeCondition), WF__OBJS(5, "addresses", NodeAddress),
 	WF__OBJ(6, "daemonEndpoints", NodeDaemonEndpoints), WF__OBJ(7, "nodeInfo", NodeSystemInfo),
 	WF__OBJS(8, "images", ContainerImage), WF__STRS(9, "volumesInUse"),
 	WF__OBJS(10, "volumesAttached", AttachedVolume), WF__OBJ(11, "config", NodeConfigStatus),
-	WF__OBJS(12, "runtimeHandlers", NodeRuntimeHandler), WF__OBJ(13, "features", NodeFeatures));
+	WF__OBJS(12, "runtimeHandlers", NodeRuntimeHandler), WF__OBJ(13, "features", NodeFeatures),
+	WF__STRS(14, "declaredFeatures"));
 
 WF__MSG(Node, WF__OBJ(1, "metadata", ObjectMeta), WF__OBJ(2, "spec", NodeSpec),
 	WF__OBJ(3, "status", NodeStatus));

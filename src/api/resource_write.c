@@ -11,6 +11,7 @@
  */
 #include "api/api_internal.h"
 #include "api/apply.h"
+#include "api/field_validation.h"
 #include "api/patch.h"
 #include "lib/wf_time.h"
 
@@ -334,11 +335,14 @@ void wf_handle_create(wf_req *r, const wf_target *t)
 {
 	json_t *obj = NULL;
 	wf_err err = {0};
-	if (wf_body_decode_kind(r, t->kind, &obj, &err) < 0) {
+	wf_fv fv WF_FV_AUTO;
+	if (!wf_fv_begin(r, "CreateOptions", &fv))
+		return;
+	if (wf_fv_decode_body(r, t->kind, &fv, &obj, &err) < 0) {
 		wf_reply_err(r, &err, NULL, NULL);
 		return;
 	}
-	if (wf__check_type(r, t->kind, obj))
+	if (wf__check_type(r, t->kind, obj) && wf_fv_admit(r, &fv, t->kind, obj, NULL, false))
 		wf__create(r, t->kind, t->ns, obj);
 	json_decref(obj);
 }
@@ -475,11 +479,14 @@ void wf_handle_update(wf_req *r, const wf_target *t)
 	const wf_kind *k = t->kind;
 	json_t *obj = NULL;
 	wf_err err = {0};
-	if (wf_body_decode_kind(r, k, &obj, &err) < 0) {
+	wf_fv fv WF_FV_AUTO;
+	if (!wf_fv_begin(r, "UpdateOptions", &fv))
+		return;
+	if (wf_fv_decode_body(r, k, &fv, &obj, &err) < 0) {
 		wf_reply_err(r, &err, NULL, NULL);
 		return;
 	}
-	if (!wf__check_type(r, k, obj))
+	if (!wf__check_type(r, k, obj) || !wf_fv_admit(r, &fv, k, obj, NULL, false))
 		goto out;
 	const char *name = wf_json_path_str(obj, "metadata.name");
 	if (name && strcmp(name, t->name)) {
@@ -605,7 +612,10 @@ void wf_handle_patch(wf_req *r, const wf_target *t)
 	}
 	json_t *patch = NULL;
 	wf_err err = {0};
-	if (wf_body_decode(r, &patch, &err) < 0) {
+	wf_fv fv WF_FV_AUTO;
+	if (!wf_fv_begin(r, "PatchOptions", &fv))
+		return;
+	if (wf_fv_decode_body(r, NULL, &fv, &patch, &err) < 0) {
 		wf_reply_err(r, &err, NULL, NULL);
 		return;
 	}
@@ -642,6 +652,10 @@ void wf_handle_patch(wf_req *r, const wf_target *t)
 		}
 		json_object_set_new(json_object_get(patch, "metadata"), "name",
 				    json_string(t->name));
+		if (!wf_fv_admit(r, &fv, k, patch, NULL, false)) {
+			json_decref(patch);
+			return;
+		}
 	}
 	char *key = wf_registry_key(k, t->ns, t->name);
 	for (int attempt = 0;; attempt++) {
@@ -698,6 +712,11 @@ void wf_handle_patch(wf_req *r, const wf_target *t)
 		if (!nname || strcmp(nname, t->name)) {
 			wf_reply_status(r, 400, "BadRequest",
 					"the name of the object cannot be changed by a patch", NULL);
+			json_decref(old);
+			json_decref(neu);
+			break;
+		}
+		if (type != WF_PATCH_APPLY && !wf_fv_admit(r, &fv, k, neu, old, true)) {
 			json_decref(old);
 			json_decref(neu);
 			break;

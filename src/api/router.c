@@ -151,9 +151,9 @@ void wf_route(wf_req *r)
 		return;
 	}
 	if (!strcmp(p, "/openapi/v2")) {
-		/* An empty document: kubectl then skips client-side validation
-		 * (it still sends fieldValidation=Strict; unknown fields are not
-		 * rejected yet, since the server keeps no per-field schema). */
+		/* An empty document: kubectl then skips client-side validation and
+		 * sends fieldValidation=Strict, which the server applies
+		 * (src/api/field_validation.c). */
 		wf_reply_raw(r, 200, "application/octet-stream", "", 0);
 		return;
 	}

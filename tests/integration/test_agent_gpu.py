@@ -196,7 +196,7 @@ def test_node_registration(cluster, agent):
 
 # ---- NVML discovery --------------------------------------------------------------------
 
-def nvml_agent(server, monkeypatch, name, gpus, mig=None):
+def nvml_agent(server, monkeypatch, name, gpus, mig=None, init_rc=None):
     if not os.path.exists(FAKE_NVML):
         pytest.skip("fake NVML library not built (%s)" % FAKE_NVML)
     monkeypatch.setenv("FAKE_NVML_GPUS", gpus)
@@ -204,6 +204,8 @@ def nvml_agent(server, monkeypatch, name, gpus, mig=None):
         monkeypatch.setenv("FAKE_NVML_MIG", mig)
     else:
         monkeypatch.delenv("FAKE_NVML_MIG", raising=False)
+    if init_rc is not None:
+        monkeypatch.setenv("FAKE_NVML_INIT_RC", str(init_rc))
     a = Agent(server, node_name=name, gpus=None, extra_args=["--nvml-lib", FAKE_NVML])
     try:
         return a.start()
@@ -228,6 +230,28 @@ def test_nvml_whole_gpus(server, cluster, monkeypatch):
     finally:
         stop_agent(a)
         cluster.delete("/api/v1/nodes/nvml-a100")
+
+
+def test_nvml_without_driver(server, cluster, monkeypatch):
+    """nvmlInit fails (driver not loaded): the node runs, with no GPUs at all."""
+    ensure_ns(cluster, "nodrv")
+    a = nvml_agent(server, monkeypatch, "nvml-nodrv", "2:NVIDIA A100-SXM4-40GB:40960",
+                   init_rc=9)
+    try:
+        node = cluster.get("/api/v1/nodes/nvml-nodrv").json()
+        assert not [k for k in node["status"]["capacity"] if "gpu" in k or "mig" in k]
+        assert not [k for k in node["metadata"]["labels"] if k.startswith("nvidia.com/")]
+        assert "nvmlInit_v2" in a.log()
+        create(cluster, "nodrv", pod("wants-gpu", "nvml-nodrv", "true", gpus=1))
+        create(cluster, "nodrv", pod("cpu", "nvml-nodrv", 'echo "NV=$NVIDIA_VISIBLE_DEVICES"'))
+        p = wait_phase(cluster, "nodrv", "wants-gpu", "Failed")
+        assert p["status"]["reason"] == "OutOfnvidia.com/gpu", p["status"]
+        wait_phase(cluster, "nodrv", "cpu", "Succeeded")
+        assert pod_log(cluster, "nodrv", "cpu") == "NV=void\n"
+        delete_all(cluster, "nodrv")
+    finally:
+        stop_agent(a)
+        cluster.delete("/api/v1/nodes/nvml-nodrv")
 
 
 def test_nvml_mig_mixed(server, cluster, monkeypatch):
@@ -268,7 +292,7 @@ def test_nvml_mig_mixed(server, cluster, monkeypatch):
         bad = wait_phase(cluster, "mig", "no-3g", "Failed")
         assert bad["status"]["reason"] == "OutOfnvidia.com/mig-3g.20gb", bad["status"]
         delete_all(cluster, "mig")
-        assert not gpu_state(a)
+        wait_for(lambda: not gpu_state(a), what="every device released")
     finally:
         stop_agent(a)
         cluster.delete("/api/v1/nodes/nvml-mig")
@@ -371,7 +395,7 @@ def test_gpu_exclusivity_under_concurrent_pods(cluster, agent):
     wait_for(lambda: "NV=" in pod_log(cluster, ns, "all-four"), what="all-four's output")
     assert sorted(pod_log(cluster, ns, "all-four").strip()[3:].split(",")) == sorted(devs)
     delete_all(cluster, ns)
-    assert gpu_state(agent) == {}
+    wait_for(lambda: not gpu_state(agent), what="every device released")
 
 
 # ---- agent kill -9 and restart ----------------------------------------------------------
@@ -413,8 +437,9 @@ def test_agent_kill9_and_restart(server, cluster):
         go = os.path.join(work, "go")
         create(cluster, ns, pod("long", node, command=["python3", "-c", COUNTER, counter, marker],
                                 restart="Always", grace=2))
-        create(cluster, ns, pod("keeper", node, "while true; do sleep 0.2; done", gpus=1,
-                                restart="Always", grace=1))
+        create(cluster, ns, pod("keeper", node,
+                                "echo NV=$NVIDIA_VISIBLE_DEVICES; while true; do sleep 0.2; done",
+                                gpus=1, restart="Always", grace=1))
         create(cluster, ns, pod("doomed", node,
                                 command=["python3", "-c", "import time\nwhile True: time.sleep(1)",
                                          doomed_marker], gpus=1))
@@ -509,6 +534,18 @@ def test_agent_kill9_and_restart(server, cluster):
         p = wait_phase(cluster, ns, "fresh2", "Failed")
         assert p["status"]["reason"] == "OutOfnvidia.com/gpu"
 
+        # A restart of the adopted GPU container sees the same device.
+        with open(os.path.join(a.data_dir, "pods", keeper["metadata"]["uid"], "main", "0",
+                               "state.json")) as f:
+            os.killpg(json.load(f)["pgid"], signal.SIGKILL)
+        wait_for(lambda: (lambda q: ctr_status(q).get("restartCount") == 1 and
+                          "running" in ctr_status(q)["state"])(get_pod(cluster, ns, "keeper")),
+                 what="keeper restarted")
+        wait_for(lambda: "NV=" in pod_log(cluster, ns, "keeper"), what="keeper's output")
+        assert pod_log(cluster, ns, "keeper") == "NV=%s\n" % keeper_gpus[0]
+        assert gpu_state(a) == {keeper_gpus[0]: keeper["metadata"]["uid"] + "/main",
+                                doomed_gpus[0]: fresh["metadata"]["uid"] + "/main"}
+
         # A pod rejected before the restart can still be deleted.
         r = cluster.delete("/api/v1/namespaces/%s/pods/rejected" % ns)
         assert r.code == 200, r.body
@@ -519,14 +556,21 @@ def test_agent_kill9_and_restart(server, cluster):
         r = cluster.delete("/api/v1/namespaces/%s/pods/long" % ns)
         assert r.code == 200, r.body
         wait_for(lambda: get_pod(cluster, ns, "long") is None, what="long to be removed")
-        assert not alive(pid)
+        wait_for(lambda: not alive(pid), what="long's process to stop")
         assert marker_pids(marker) == []
-        assert not os.path.exists(os.path.join(a.data_dir, "pods", long_uid))
+        wait_for(lambda: not os.path.exists(os.path.join(a.data_dir, "pods", long_uid)),
+                 what="long's directory to be removed")
 
         delete_all(cluster, ns)
-        assert gpu_state(a) == {}
+        wait_for(lambda: not gpu_state(a), what="every device released")
     finally:
         stop_agent(a)
+        for m in ("wf-long-" + tag, "wf-doomed-" + tag):
+            for p in marker_pids(m):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
         shutil.rmtree(work, ignore_errors=True)
         cluster.delete("/api/v1/nodes/" + node)
 

@@ -12,8 +12,6 @@ import base64
 import json
 import os
 import re
-import signal
-import tempfile
 import time
 
 import pytest
@@ -39,6 +37,7 @@ def wait_for(fn, timeout=20.0, interval=0.05, what=None):
         if last:
             return last
         if time.time() >= deadline:
+            what = what() if callable(what) else what
             raise AssertionError("timed out waiting for %s; last value: %r"
                                  % (what or getattr(fn, "__name__", "condition"), last))
         time.sleep(interval)
@@ -99,7 +98,7 @@ def phase(pods, name):
 
 def wait_phase(pods, name, want, timeout=20):
     return wait_for(lambda: phase(pods, name) == want and pods.get(name), timeout,
-                    what="pod %s phase %s (now %s)" % (name, want, phase(pods, name)))
+                    what=lambda: "pod %s phase %s (now %s)" % (name, want, phase(pods, name)))
 
 
 def ctr_status(pod, ctr="main", init=False):
@@ -259,8 +258,8 @@ def test_logs_two_containers(cluster, agent, pods):
     assert p.returncode != 0 and "container third is not valid for pod two" in p.stderr
 
 
-def test_logs_previous(cluster, agent, pods):
-    d = tempfile.mkdtemp(prefix="wharf-prev-")
+def test_logs_previous(cluster, agent, pods, tmp_path):
+    d = str(tmp_path)
     f = os.path.join(d, "n")
     script = ("n=$(cat %s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s; "
               "echo attempt $n; [ $n -ge 3 ] && exec sleep 30; exit 1") % (f, f)
@@ -309,8 +308,8 @@ def test_restart_always_crashloop(cluster, agent, pods):
     assert wait_event(cluster, "crash", "BackOff")
 
 
-def test_restart_onfailure_until_success(cluster, agent, pods):
-    d = tempfile.mkdtemp(prefix="wharf-onf-")
+def test_restart_onfailure_until_success(cluster, agent, pods, tmp_path):
+    d = str(tmp_path)
     f = os.path.join(d, "n")
     script = ("n=$(cat %s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s; "
               "[ $n -ge 2 ] && exit 0; exit 1") % (f, f)
@@ -339,8 +338,8 @@ def test_restart_never_fails(cluster, agent, pods):
 # ---- init containers -------------------------------------------------------------
 
 
-def test_init_containers_in_order(cluster, agent, pods):
-    d = tempfile.mkdtemp(prefix="wharf-init-")
+def test_init_containers_in_order(cluster, agent, pods, tmp_path):
+    d = str(tmp_path)
     f = os.path.join(d, "order")
     init = [{"name": "init-%d" % i, "image": "busybox",
              "command": sh("echo init-%d >> %s" % (i, f))} for i in (1, 2, 3)]
@@ -356,8 +355,8 @@ def test_init_containers_in_order(cluster, agent, pods):
     assert logs(cluster, "inits", "-c", "init-2").stdout == ""
 
 
-def test_failing_init_container(cluster, agent, pods):
-    d = tempfile.mkdtemp(prefix="wharf-initfail-")
+def test_failing_init_container(cluster, agent, pods, tmp_path):
+    d = str(tmp_path)
     f = os.path.join(d, "main-ran")
     init = [{"name": "setup", "image": "busybox", "command": sh("echo bad setup; exit 2")}]
     pods.create(manifest("initfail", ["touch", f], init=init))
@@ -417,8 +416,6 @@ def test_readiness_http_and_tcp(cluster, agent, pods):
            "readinessProbe": {"tcpSocket": {"port": tport}, "periodSeconds": 1}}
     pods.create(manifest("rnet", None, containers=[web, tcp]))
     wait_for(lambda: phase(pods, "rnet") == "Running", what="running")
-    p = pods.get("rnet")
-    assert cond(p, "Ready") == "False"
     p = wait_for(lambda: cond(pods.get("rnet"), "Ready") == "True" and pods.get("rnet"),
                  timeout=20, what="http and tcp ready")
     assert ctr_status(p, "web")["ready"] and ctr_status(p, "tcp")["ready"]
@@ -439,8 +436,8 @@ def test_liveness_failure_restarts(cluster, agent, pods):
     assert any("failed liveness probe" in e["message"] for e in kill)
 
 
-def test_startup_probe_gates_readiness(cluster, agent, pods):
-    d = tempfile.mkdtemp(prefix="wharf-startup-")
+def test_startup_probe_gates_readiness(cluster, agent, pods, tmp_path):
+    d = str(tmp_path)
     f = os.path.join(d, "started")
     c = {"name": "main", "image": "busybox", "command": ["sleep", "60"],
          "startupProbe": {"exec": {"command": ["test", "-f", f]},
@@ -462,8 +459,8 @@ def test_startup_probe_gates_readiness(cluster, agent, pods):
 # ---- graceful deletion -------------------------------------------------------------------------
 
 
-def test_delete_sends_term(cluster, agent, pods):
-    d = tempfile.mkdtemp(prefix="wharf-term-")
+def test_delete_sends_term(cluster, agent, pods, tmp_path):
+    d = str(tmp_path)
     f = os.path.join(d, "term")
     script = 'trap "echo got TERM > %s; exit 0" TERM; while :; do sleep 0.1; done' % f
     pods.create(manifest("graceful", sh(script)))
@@ -485,8 +482,15 @@ def test_delete_kills_after_grace_period(cluster, agent, pods):
     wait_for(lambda: phase(pods, "stubborn") == "Running", what="running")
     uid = pods.get("stubborn")["metadata"]["uid"]
     pids = wait_for(lambda: container_pids(agent, uid), what="container pid")
-    cluster.kubectl("delete", "pod", "stubborn", timeout=60)
-    assert pods.get("stubborn") is None
+    r = cluster.delete("/api/v1/namespaces/%s/pods/stubborn" % NS)
+    assert r.code == 200, r.body
+    md = r.json()["metadata"]
+    assert md["deletionTimestamp"] and md["deletionGracePeriodSeconds"] == 2
+    # TERM is ignored: the container outlives the signal until its grace ends.
+    wait_event(cluster, "stubborn", "Killing")
+    assert group_members(pids[0])
+    assert pods.get("stubborn")["metadata"]["deletionTimestamp"]
+    cluster.kubectl("wait", "--for=delete", "pod/stubborn", "--timeout=30s", timeout=60)
     wait_for(lambda: not group_members(pids[0]), what="process group gone")
 
 
@@ -562,6 +566,8 @@ def test_env_missing_configmap(cluster, agent, pods):
     assert phase(pods, "latepod") == "Pending"
     ev = wait_event(cluster, "latepod", "Failed")
     assert any("latecm" in e["message"] and e["type"] == "Warning" for e in ev)
+    time.sleep(1.2)  # several syncs retry the start: the same error is reported once
+    assert len([e for e in events(cluster, "latepod") if e["reason"] == "Failed"]) == 1
     out = cluster.kubectl("get", "pod", "latepod", "--no-headers").stdout.split()
     assert out[2] == "CreateContainerConfigError", out
     assert cluster.post("/api/v1/namespaces/%s/configmaps" % NS, {
@@ -604,19 +610,22 @@ def needs_cgroups():
     return mode
 
 
-def test_memory_hog_oomkilled(cluster, agent, pods):
+def test_memory_hog_oomkilled(cluster, agent, pods, tmp_path):
     mode = needs_cgroups()
-    hog = [PY, "-c", "import time\nb = bytearray(512 << 20)\nfor i in range(0, len(b), 4096):"
-           "\n    b[i] = 1\ntime.sleep(30)\n"]
+    go = str(tmp_path / "go")
+    hog = [PY, "-c", "import os, time\nwhile not os.path.exists(%r): time.sleep(0.05)\n"
+           "b = bytearray(512 << 20)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\n"
+           "time.sleep(30)\n" % go]
     c = {"name": "main", "image": "busybox", "command": hog,
          "resources": {"limits": {"memory": "64Mi"}}}
     created = pods.create(manifest("hog", None, containers=[c]))
     uid = created["metadata"]["uid"]
     limit = cgroup_file(uid, "main", "memory",
                         "memory.max" if mode == "v2" else "memory.limit_in_bytes")
-    wait_for(lambda: os.path.exists(limit), what="memory cgroup")
+    wait_for(lambda: phase(pods, "hog") == "Running", what="hog running")
     with open(limit) as f:
         assert int(f.read()) == 64 << 20
+    open(go, "w").close()
     p = wait_phase(pods, "hog", "Failed", timeout=30)
     term = ctr_status(p)["state"]["terminated"]
     assert term["reason"] == "OOMKilled" and term["exitCode"] == 137, term

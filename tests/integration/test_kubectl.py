@@ -298,14 +298,69 @@ def test_create_unknown_field_strict(kc, cluster, tmp_path):
     m = pod_manifest(name)
     m["spec"]["containers"][0]["bogusField"] = 1
     f = write_yaml(tmp_path, "unk.yaml", m)
+    before = store_revision(cluster)
     p = kc("create", "-f", f, check=False)
-    if p.returncode == 0:
-        stored = obj(cluster, "/api/v1/namespaces/default/pods/" + name)
-        cluster.delete("/api/v1/namespaces/default/pods/" + name)
-        assert stored["spec"]["containers"][0].get("bogusField") == 1
-        pytest.xfail("server ignores fieldValidation=Strict and stores unknown fields")
+    assert p.returncode != 0, p.stdout
     assert 'unknown field "spec.containers[0].bogusField"' in p.stderr
+    assert "BadRequest" in p.stderr
     assert gone(cluster, "/api/v1/namespaces/default/pods/" + name)
+    assert store_revision(cluster) == before
+
+
+def test_create_unknown_field_warn(kc, cluster, tmp_path):
+    """--validate=warn sends fieldValidation=Warn: created, and kubectl
+    prints the server's warning."""
+    name = kc.name("unknown-warn")
+    path = "/api/v1/namespaces/default/pods/" + name
+    m = pod_manifest(name)
+    m["spec"]["containers"][0]["bogusField"] = 1
+    f = write_yaml(tmp_path, "unkw.yaml", m)
+    p = kc("create", "-f", f, "--validate=warn")
+    assert p.stdout.strip() == "pod/%s created" % name
+    assert 'Warning: unknown field "spec.containers[0].bogusField"' in p.stderr
+    assert obj(cluster, path)["metadata"]["name"] == name
+    cluster.delete(path)
+
+
+def test_create_unknown_field_ignore(kc, cluster, tmp_path):
+    """--validate=false sends fieldValidation=Ignore: created, no warning."""
+    name = kc.name("unknown-ignore")
+    path = "/api/v1/namespaces/default/pods/" + name
+    m = pod_manifest(name)
+    m["spec"]["containers"][0]["bogusField"] = 1
+    f = write_yaml(tmp_path, "unki.yaml", m)
+    p = kc("create", "-f", f, "--validate=false")
+    assert p.stdout.strip() == "pod/%s created" % name
+    assert "unknown field" not in p.stderr
+    assert obj(cluster, path)["metadata"]["name"] == name
+    cluster.delete(path)
+
+
+def test_apply_unknown_field_strict(kc, cluster, tmp_path):
+    """Client-side apply of a changed manifest with an unknown field: the
+    strategic merge patch is refused (422 on "patch", as Kubernetes
+    answers) and the object keeps its stored content; server-side apply
+    is refused with 400."""
+    name = kc.name("apply-unknown")
+    path = "/api/v1/namespaces/default/pods/" + name
+    m = pod_manifest(name, labels={"app": "x"})
+    f = write_yaml(tmp_path, "apu.yaml", m)
+    kc("apply", "-f", f)
+    rv = obj(cluster, path)["metadata"]["resourceVersion"]
+    m["metadata"]["labels"]["tier"] = "y"
+    m["spec"]["containers"][0]["bogusField"] = 1
+    f = write_yaml(tmp_path, "apu.yaml", m)
+    p = kc("apply", "-f", f, check=False)
+    assert p.returncode != 0, p.stdout
+    assert 'strict decoding error: unknown field "spec.containers[0].bogusField"' in p.stderr
+    got = obj(cluster, path)
+    assert got["metadata"]["resourceVersion"] == rv
+    assert "tier" not in got["metadata"]["labels"]
+    p = kc("apply", "--server-side", "-f", f, check=False)
+    assert p.returncode != 0, p.stdout
+    assert 'unknown field "spec.containers[0].bogusField"' in p.stderr
+    assert obj(cluster, path)["metadata"]["resourceVersion"] == rv
+    cluster.delete(path)
 
 
 # ---- apply -------------------------------------------------------------------

@@ -771,18 +771,18 @@ static void test_unknown_fields(void **state)
 			 "unsupported protobuf field 99 in Container (at "
 			 "spec.template.spec.containers[0])");
 
-	/* a volume plugin Wharf does not decode is named, not dropped */
+	/* a volume source this server does not know is named, not dropped */
 	pbw vol = {0}, vs = {0}, gce = {0};
 	w_str(&vol, 1, "v");
 	w_str(&gce, 1, "disk");
-	w_msg(&vs, 3, &gce); /* gcePersistentDisk */
+	w_msg(&vs, 99, &gce);
 	w_msg(&vol, 2, &vs);
 	ps = (pbw){0};
 	w_msg(&ps, 1, &vol);
 	raw = (pbw){0};
 	w_msg(&raw, 2, &ps);
 	expect_obj_error("v1", "Pod", &raw,
-			 "unsupported protobuf field 3 in VolumeSource (at spec.volumes[0])");
+			 "unsupported protobuf field 99 in VolumeSource (at spec.volumes[0])");
 
 	/* field number 0 and numbers past 2^29-1 */
 	raw = (pbw){0};

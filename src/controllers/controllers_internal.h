@@ -1,0 +1,93 @@
+/*
+ * controllers_internal.h - what the controllers share: the manager (API
+ * client, shared informers, stop flag) and small helpers for writing
+ * through the API. Not part of the public surface (controllers.h).
+ *
+ * Invariants: the shared informers are created and started by the manager
+ * before any controller starts and freed after every controller stopped;
+ * controllers only read them (and register handlers before the start).
+ */
+#ifndef WF_CONTROLLERS_INTERNAL_H
+#define WF_CONTROLLERS_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "client/client.h"
+#include "controllers/controllers.h"
+#include "controllers/informer.h"
+
+typedef struct wf__jobctl wf__jobctl;
+typedef struct wf__nodelc wf__nodelc;
+typedef struct wf__gc wf__gc;
+
+struct wf_controllers {
+	wf_controllers_options o;
+	wf_client *client;
+	volatile bool stop;
+	pthread_mutex_t mu; /* with cond: the stop flag, for wf__ctl_sleep */
+	pthread_cond_t cond;
+
+	wf_informer *pods;   /* all pods, transformed to what controllers read */
+	wf_informer *jobs;   /* batch/v1 jobs */
+	wf_informer *nodes;  /* nodes, conditions and taints */
+	wf_informer *leases; /* kube-node-lease leases */
+	int pod_by_owner;    /* pods index: uid of the controlling owner */
+	int pod_by_node;     /* pods index: spec.nodeName */
+
+	wf__jobctl *job;
+	wf__nodelc *nodelc;
+	wf__gc *gc;
+};
+
+/* Sleep ms, waking early when the controllers stop; false when stopping. */
+bool wf__ctl_sleep(wf_controllers *c, int64_t ms);
+/* Wait for the informers given (NULL-terminated) to list; false on stop. */
+bool wf__ctl_wait_synced(wf_controllers *c, wf_informer *const *infs);
+/* Log a line to stderr, prefixed "wharf: controllers: ". */
+void wf__ctl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Wall clock in ms. */
+int64_t wf__ctl_now_ms(void);
+
+/*
+ * One request; 0 when the answer's status is in [200, 300), else a negative
+ * code: -WF_ENOENT (404), -WF_ECONFLICT (409: stale resourceVersion or
+ * failed precondition), -WF_EINVAL (other 4xx), -WF_EIO (transport, 5xx). *resp
+ * (may be NULL) gets the decoded answer on success; caller decrefs.
+ */
+int wf__ctl_request(wf_controllers *c, const char *method, const char *path, const json_t *body,
+		    const char *content_type, json_t **resp, wf_err *err);
+
+/* Record a core/v1 Event about obj (borrowed; its apiVersion and kind are
+ * taken from api_version/kind). Failures are ignored. */
+void wf__ctl_event(wf_controllers *c, const json_t *obj, const char *api_version, const char *kind,
+		   const char *type, const char *reason, const char *message,
+		   const char *component);
+
+/* A JSON merge patch (RFC 7386) turning old into neu; both borrowed
+ * (NULL counts as {}). Caller decrefs. */
+json_t *wf__merge_diff(const json_t *old, const json_t *neu);
+
+/* The controlling ownerReference of obj (controller: true), borrowed. */
+const json_t *wf__controller_ref(const json_t *obj);
+/* Whether obj's metadata.finalizers holds name. */
+bool wf__has_finalizer(const json_t *obj, const char *name);
+/* Whether obj has a deletionTimestamp. */
+bool wf__deleting(const json_t *obj);
+
+/* Controllers, started and stopped by the manager (controllers.c). */
+int wf__job_start(wf_controllers *c, wf_err *err);
+/* Shut the queue and join the workers; wf__job_free (after the informers,
+ * whose handlers use the queue, are joined) frees the rest. */
+void wf__job_stop(wf_controllers *c);
+void wf__job_free(wf_controllers *c);
+/* Register the Job controller's informer handlers (before informers start). */
+void wf__job_register(wf_controllers *c);
+int wf__nodelc_start(wf_controllers *c, wf_err *err);
+void wf__nodelc_stop(wf_controllers *c);
+int wf__gc_start(wf_controllers *c, wf_err *err);
+void wf__gc_stop(wf_controllers *c);
+
+#endif

@@ -1,0 +1,665 @@
+/*
+ * sched_internal.h - the scheduler library's private types, shared by its
+ * .c files only. Internal symbols carry the prefix wf__sc_.
+ *
+ * Ownership. struct wf_sched owns every node, class, profile, pod and gang
+ * (each a heap object in a slot table, found through a hash map). Strings
+ * from labels, taints and names are interned once in `strs` (id 0 is "").
+ *
+ * Invariants kept by nodes.c and pods.c:
+ *  - node->used[r] is the sum of requests of pods assumed or bound there
+ *    (used[WF__R_PODS] their count), always consistent with the indexes;
+ *  - a present node is in exactly one class (same labels minus per-node
+ *    keys, taints, unschedulable, readiness and set of extended resources),
+ *    and in that class's CPU index and one GPU bucket per extended resource;
+ *  - a pending pod that is not in a gang is in exactly one queue; a gang is
+ *    queued as one unit while it has pending members.
+ */
+#ifndef WF_SCHED_INTERNAL_H
+#define WF_SCHED_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scheduler/sched.h"
+
+/* ---- small containers (util.c) --------------------------------------------- */
+
+/* Bump allocator: per-cycle scratch, freed at once with wf__sc_arena_reset. */
+typedef struct wf__sc_ablk wf__sc_ablk;
+typedef struct wf__sc_arena {
+	wf__sc_ablk *head;
+} wf__sc_arena;
+
+void *wf__sc_arena_alloc(wf__sc_arena *a, size_t n);
+void *wf__sc_arena_zalloc(wf__sc_arena *a, size_t n);
+char *wf__sc_arena_strndup(wf__sc_arena *a, const char *s, size_t n);
+char *wf__sc_arena_strdup(wf__sc_arena *a, const char *s);
+/* Drop everything but the first block (kept for the next cycle). */
+void wf__sc_arena_reset(wf__sc_arena *a);
+void wf__sc_arena_free(wf__sc_arena *a);
+
+/* Open-addressing map from a byte string to a uint32. Keys are borrowed:
+ * the caller keeps them alive while they are in the map. */
+typedef struct wf__sc_hent {
+	const char *key;
+	uint32_t len;
+	uint32_t hash;
+	uint32_t val;
+} wf__sc_hent;
+
+typedef struct wf__sc_hmap {
+	wf__sc_hent *e;
+	uint32_t cap; /* power of two, or 0 */
+	uint32_t n;
+} wf__sc_hmap;
+
+uint32_t wf__sc_hash(const void *p, size_t len);
+bool wf__sc_hmap_get(const wf__sc_hmap *m, const char *key, size_t len, uint32_t *val);
+void wf__sc_hmap_put(wf__sc_hmap *m, const char *key, size_t len, uint32_t val);
+bool wf__sc_hmap_del(wf__sc_hmap *m, const char *key, size_t len);
+void wf__sc_hmap_free(wf__sc_hmap *m);
+
+/* String interning; ids are stable for the scheduler's life. */
+typedef struct wf__sc_strtab {
+	wf__sc_hmap map;
+	char **s;
+	uint32_t *len;
+	uint32_t n, cap;
+} wf__sc_strtab;
+
+void wf__sc_strtab_init(wf__sc_strtab *t);
+void wf__sc_strtab_free(wf__sc_strtab *t);
+uint32_t wf__sc_intern(wf__sc_strtab *t, const char *s);
+/* The id of s, or -1 when it was never interned. */
+int64_t wf__sc_intern_find(const wf__sc_strtab *t, const char *s);
+
+/* Growable byte string used to build map keys (signatures). */
+typedef struct wf__sc_sig {
+	char *p;
+	size_t len, cap;
+} wf__sc_sig;
+
+void wf__sc_sig_u32(wf__sc_sig *g, uint32_t v);
+void wf__sc_sig_i64(wf__sc_sig *g, int64_t v);
+
+/* Parse a whole string as a decimal int64 (Gt/Lt operands). */
+bool wf__sc_parse_i64(const char *s, int64_t *out);
+
+/* ---- resources --------------------------------------------------------------- */
+
+#define WF__SC_NRES_MAX 64
+enum {
+	WF__R_CPU = 0,
+	WF__R_MEM = 1,
+	WF__R_PODS = 2,
+	WF__R_EPH = 3,
+	WF__R_FIXED = 4,
+};
+#define WF__SC_DEFAULT_MAX_PODS 110
+
+typedef struct wf__sc_resdef {
+	char *name;
+	bool ext;   /* an extended resource (a domain-prefixed name, not kubernetes.io/) */
+	bool accel; /* an accelerator: GPUs, MIG slices and the like */
+} wf__sc_resdef;
+
+/* ---- labels, taints, tolerations, node selectors ----------------------------- */
+
+typedef struct wf__sc_kv {
+	uint32_t k, v;
+} wf__sc_kv;
+
+typedef struct wf__sc_taint {
+	uint32_t k, v;
+	uint8_t effect; /* wf_sched_effect */
+} wf__sc_taint;
+
+typedef struct wf__sc_tol {
+	uint32_t k, v;
+	uint8_t op;	/* wf_sched_tol_op */
+	uint8_t effect; /* wf_sched_effect, ALL for empty */
+} wf__sc_tol;
+
+typedef struct wf__sc_req {
+	uint32_t key;
+	uint8_t op; /* wf_sched_op */
+	bool field; /* matchFields metadata.name */
+	uint32_t nvals;
+	uint32_t *vals; /* sorted ids */
+	int64_t num;	/* Gt/Lt operand */
+} wf__sc_req;
+
+typedef struct wf__sc_term {
+	wf__sc_req *reqs;
+	uint32_t nreqs;
+} wf__sc_term;
+
+typedef struct wf__sc_pterm {
+	int32_t weight;
+	wf__sc_term term;
+} wf__sc_pterm;
+
+/* ---- node classes and nodes (nodes.c) ------------------------------------- */
+
+#define WF__SC_CPU_LEVELS 32
+#define WF__SC_GPU_KEYS 64
+
+typedef struct wf__sc_link {
+	int32_t prev, next;
+} wf__sc_link;
+
+/* Free-amount buckets of one extended resource within a class:
+ * head[partly][k] lists nodes with min(free, 63) == k, partly = some used. */
+typedef struct wf__sc_gidx {
+	int32_t head[2][WF__SC_GPU_KEYS];
+	uint64_t mask[2];
+} wf__sc_gidx;
+
+typedef struct wf__sc_class {
+	uint32_t id;
+	uint32_t gen; /* unique per slot use: profile caches check it */
+	uint32_t nnodes;
+	char *sig;
+	uint32_t siglen;
+	wf__sc_kv *labels; /* sorted by key, per-node keys left out */
+	uint32_t nlabels;
+	wf__sc_taint *taints;
+	uint32_t ntaints;
+	bool unschedulable;
+	uint8_t ready;	   /* wf_sched_ready */
+	uint64_t ext_mask; /* extended resources with allocatable > 0 */
+	bool accel;	   /* has an accelerator resource */
+	int32_t members;   /* list head through node->mlink */
+	int32_t cpu_head[WF__SC_CPU_LEVELS];
+	uint32_t cpu_mask;
+	wf__sc_gidx *gidx; /* one per bit of ext_mask, by rank */
+	int32_t live_pos;  /* index in s->live, -1 when empty */
+} wf__sc_class;
+
+typedef struct wf__sc_node {
+	uint32_t id;
+	uint32_t name_id;
+	const char *name; /* interned */
+	bool present;	  /* false: a placeholder holding pods bound to an unknown node */
+	wf__sc_class *cls;
+	wf__sc_kv *own; /* per-node labels (hostname), sorted */
+	uint32_t nown;
+	int64_t *alloc;	    /* [s->res_cap] */
+	int64_t *used;	    /* [s->res_cap] */
+	int32_t pods;	    /* list head through pod->nlink: assumed and bound pods */
+	int32_t *nominated; /* pods nominated here */
+	uint32_t nnominated, nominated_cap;
+	int32_t min_prio;  /* lowest priority of its pods (INT32_MAX: none) */
+	bool min_dirty;	   /* min_prio must be recomputed */
+	wf__sc_link mlink; /* class members */
+	wf__sc_link clink; /* class CPU index */
+	uint8_t clevel;
+	wf__sc_link *glink; /* per class extended resource (rank) */
+	uint8_t *gkey;
+	uint32_t ngl;
+} wf__sc_node;
+
+/* ---- profiles: interned pod placement constraints (pods.c) ------------------ */
+
+/* Cached verdict of a profile's class-scoped filters and scores on a class. */
+typedef struct wf__sc_pcache {
+	uint32_t gen;	     /* class gen it was computed for; 0 = empty */
+	uint8_t fail_plugin; /* index of the first failing filter plugin, 0xff = none */
+	uint8_t code;
+	uint8_t reason;
+	uint32_t arg, arg2;
+	int64_t score[4]; /* raw class-scoped scores, by score plugin class slot */
+} wf__sc_pcache;
+
+typedef struct wf__sc_profile {
+	uint32_t id, refs;
+	char *sig;
+	uint32_t siglen;
+	wf__sc_kv *sel; /* nodeSelector, sorted by key */
+	uint32_t nsel;
+	bool has_required;
+	wf__sc_term *terms;
+	uint32_t nterms;
+	wf__sc_pterm *pref;
+	uint32_t npref;
+	wf__sc_tol *tols;
+	uint32_t ntols;
+	bool per_node; /* reads node names or per-node labels: no class caching */
+	/* When every required term pins node names (matchFields metadata.name
+	 * In), the union of those names: the only candidates. */
+	uint32_t *names;
+	uint32_t nnames;
+	bool names_only;
+	wf__sc_pcache *cache; /* indexed by class id */
+	uint32_t ncache;
+	uint32_t npending; /* pending pods using it */
+} wf__sc_profile;
+
+/* ---- queue entries (queue.c) ------------------------------------------------- */
+
+enum {
+	WF__Q_NONE = 0,
+	WF__Q_ACTIVE,
+	WF__Q_BACKOFF,
+	WF__Q_UNSCHED,
+};
+
+/* Events that may make a parked unit schedulable; a unit records which of
+ * them its last failure depends on. */
+enum {
+	WF__EV_NODE_ADD = 1u << 0,
+	WF__EV_RES = 1u << 1,	      /* capacity freed or grown */
+	WF__EV_LABELS = 1u << 2,      /* node labels changed */
+	WF__EV_TAINTS = 1u << 3,      /* node taints changed, or readiness */
+	WF__EV_SCHEDULABLE = 1u << 4, /* spec.unschedulable cleared */
+	WF__EV_GANG = 1u << 5,	      /* a member or the group itself changed */
+	WF__EV_ALL = 0xffffffffu,
+};
+
+/* A queue unit is a pod (handle 2*id) or a gang (2*id+1). */
+typedef struct wf__sc_qent {
+	uint8_t where;
+	int32_t pos;	      /* heap position */
+	int32_t uprev, unext; /* unschedulable list (unit handles) */
+	int32_t prio;
+	int64_t ts;
+	uint64_t seq;
+	uint32_t attempts;
+	int64_t backoff_until;
+	int64_t parked_at;
+	uint32_t fail_mask;
+	bool gang_wait; /* parked because the group is missing or too small */
+} wf__sc_qent;
+
+/* ---- pods and gangs (pods.c, gang.c) ---------------------------------------- */
+
+enum {
+	WF__P_PENDING = 0,
+	WF__P_ASSUMED,
+	WF__P_BOUND,
+};
+
+typedef struct wf__sc_gang wf__sc_gang;
+
+typedef struct wf__sc_pod {
+	uint32_t id;
+	char *key; /* "ns/name" */
+	uint32_t nslen;
+	int32_t prio;
+	int64_t created_ms;
+	bool preempt_never;
+	uint8_t state;
+	bool terminating; /* a preemption victim on its way out */
+	uint16_t nreq;
+	uint8_t *rid; /* requested resources (pods excluded), amounts > 0 */
+	int64_t *rval;
+	wf__sc_profile *prof;
+	uint32_t want_node; /* name id when node_name restricts placement, else 0 */
+	wf__sc_node *node;  /* assumed or bound */
+	wf__sc_link nlink;
+	wf__sc_gang *gang;
+	wf__sc_link glink;
+	int32_t nominated; /* node id, -1 */
+	int64_t nominated_at;
+	wf__sc_qent q; /* used when not in a gang */
+	bool wait_reported;
+} wf__sc_pod;
+
+struct wf__sc_gang {
+	uint32_t id;
+	char *key; /* "ns/name" */
+	uint32_t nslen;
+	bool defined;
+	int32_t min_member;
+	int64_t timeout_ms;
+	int32_t members; /* list through pod->glink */
+	uint32_t nmembers, npending, nassumed, nbound;
+	wf__sc_qent q;
+	int64_t timer_start; /* 0: not running */
+	uint32_t timeouts;
+	int32_t tpos; /* index in s->timed, -1 */
+};
+
+/* ---- decisions ------------------------------------------------------------ */
+
+typedef struct wf__sc_dec {
+	wf_sched_decision d; /* strings point into this allocation */
+} wf__sc_dec;
+
+/* ---- the scheduler ----------------------------------------------------------- */
+
+typedef struct wf__sc_framework wf__sc_framework;
+
+struct wf_sched {
+	wf_sched_config cfg;
+	wf__sc_strtab strs;
+	uint32_t id_unsched_key, id_notready_key, id_unreach_key;
+	uint32_t *per_node_keys;
+	uint32_t nper_node_keys;
+
+	wf__sc_resdef res[WF__SC_NRES_MAX];
+	uint32_t nres, res_cap;
+	wf__sc_hmap resmap;
+
+	wf__sc_node **nodes;
+	uint32_t nnodes, nodes_cap;
+	uint32_t *node_free;
+	uint32_t nnode_free;
+	wf__sc_hmap nodemap; /* name -> id */
+	uint32_t npresent;
+
+	wf__sc_class **classes;
+	uint32_t nclasses, classes_cap;
+	uint32_t *class_free;
+	uint32_t nclass_free;
+	wf__sc_hmap classmap;
+	uint32_t *live; /* ids of classes with nodes */
+	uint32_t nlive, live_cap;
+	uint32_t class_gen;
+
+	wf__sc_profile **profiles;
+	uint32_t nprofiles, profiles_cap;
+	uint32_t *prof_free;
+	uint32_t nprof_free;
+	wf__sc_hmap profmap;
+	size_t cache_entries; /* wf__sc_pcache entries over all profiles */
+
+	wf__sc_pod **pods;
+	uint32_t npods, pods_cap;
+	uint32_t *pod_free;
+	uint32_t npod_free;
+	wf__sc_hmap podmap;
+	size_t npods_live, nassumed, nbound;
+
+	wf__sc_gang **gangs;
+	uint32_t ngangs, gangs_cap;
+	uint32_t *gang_free;
+	uint32_t ngang_free;
+	wf__sc_hmap gangmap;
+	uint32_t *timed; /* gangs with a running timeout */
+	uint32_t ntimed, timed_cap;
+
+	/* queue */
+	int32_t *active;
+	uint32_t nactive, active_cap;
+	int32_t *backoff;
+	uint32_t nbackoff, backoff_cap;
+	int32_t uhead, utail;
+	size_t nunsched, ngangwait_pods;
+	uint64_t seq;
+
+	/* assigned pods per priority, sorted by priority: is anyone preemptible? */
+	struct wf__sc_prio_count {
+		int32_t prio;
+		uint32_t n;
+	} * prios;
+	uint32_t nprios, prios_cap;
+
+	/* nominations */
+	uint32_t *noms; /* pod ids with a nomination */
+	uint32_t nnoms, noms_cap;
+
+	/* decisions */
+	wf__sc_dec **decq;
+	size_t ndecq, decq_head, decq_cap;
+	wf__sc_dec **ret;
+	size_t nret, ret_cap;
+
+	uint32_t scan_next; /* where the next node-by-node scan starts */
+	wf__sc_arena arena; /* per cycle */
+	const wf__sc_framework *fw;
+	uint64_t cycles;
+	int64_t now;
+};
+
+/* ---- cross-file internal API ------------------------------------------------ */
+
+/* resources (nodes.c) */
+int wf__sc_res_intern(wf_sched *s, const char *name, uint32_t *id, wf_err *err);
+int64_t wf__sc_res_find(const wf_sched *s, const char *name);
+
+/* nodes.c */
+wf__sc_node *wf__sc_node_get(const wf_sched *s, const char *name);
+wf__sc_node *wf__sc_node_placeholder(wf_sched *s, const char *name);
+void wf__sc_node_maybe_drop(wf_sched *s, wf__sc_node *n);
+void wf__sc_node_account(wf_sched *s, wf__sc_node *n, const wf__sc_pod *p, int sign);
+int64_t wf__sc_label_of(const wf_sched *s, const wf__sc_class *c, const wf__sc_node *n,
+			uint32_t key);
+bool wf__sc_is_per_node_key(const wf_sched *s, uint32_t key);
+void wf__sc_nodes_free(wf_sched *s);
+void wf__sc_node_nominate(wf_sched *s, wf__sc_node *n, wf__sc_pod *p);
+void wf__sc_node_unnominate(wf_sched *s, wf__sc_node *n, wf__sc_pod *p);
+uint8_t wf__sc_cpu_level(const wf__sc_node *n);
+/* Lowest priority among the node's assigned pods, INT32_MAX when none. */
+int32_t wf__sc_node_min_prio(wf_sched *s, wf__sc_node *n);
+/* Lowest priority among all assigned pods, INT32_MAX when none. */
+int32_t wf__sc_min_assigned_prio(const wf_sched *s);
+
+/* pods.c */
+wf__sc_pod *wf__sc_pod_get(const wf_sched *s, const char *ns, const char *name);
+void wf__sc_pod_assign(wf_sched *s, wf__sc_pod *p, wf__sc_node *n, uint8_t state);
+void wf__sc_pod_unassign(wf_sched *s, wf__sc_pod *p);
+void wf__sc_pod_clear_nomination(wf_sched *s, wf__sc_pod *p);
+void wf__sc_pod_set_nomination(wf_sched *s, wf__sc_pod *p, wf__sc_node *n, int64_t now);
+void wf__sc_pods_free(wf_sched *s);
+void wf__sc_profiles_free(wf_sched *s);
+void wf__sc_profile_unref(wf_sched *s, wf__sc_profile *pr);
+/* Free the class caches of profiles no pending pod uses. */
+void wf__sc_profiles_trim(wf_sched *s);
+/* Class cache entries kept before idle profiles' caches are dropped. */
+#define WF__SC_CACHE_BUDGET (256u * 1024u)
+static inline const char *wf__sc_pod_name(const wf__sc_pod *p)
+{
+	return p->key + p->nslen + 1;
+}
+
+/* gang.c */
+wf__sc_gang *wf__sc_gang_ref(wf_sched *s, const char *ns, size_t nslen, const char *name);
+void wf__sc_gang_add_member(wf_sched *s, wf__sc_gang *g, wf__sc_pod *p);
+void wf__sc_gang_del_member(wf_sched *s, wf__sc_pod *p);
+void wf__sc_gang_member_state(wf_sched *s, wf__sc_pod *p, uint8_t old_state);
+void wf__sc_gang_requeue(wf_sched *s, wf__sc_gang *g);
+void wf__sc_gangs_free(wf_sched *s);
+void wf__sc_gang_timers(wf_sched *s, int64_t now);
+void wf__sc_schedule_gang(wf_sched *s, wf__sc_gang *g, int64_t now);
+bool wf__sc_gang_quorum(const wf__sc_gang *g);
+
+/* queue.c */
+wf__sc_qent *wf__sc_unit_q(const wf_sched *s, int32_t unit);
+void wf__sc_q_add_active(wf_sched *s, int32_t unit);
+void wf__sc_q_remove(wf_sched *s, int32_t unit);
+void wf__sc_q_park(wf_sched *s, int32_t unit, uint32_t fail_mask, int64_t now);
+void wf__sc_q_backoff(wf_sched *s, int32_t unit, int64_t now);
+void wf__sc_q_event(wf_sched *s, uint32_t ev);
+/* Resources were freed on node n (a pod left it, shrank, or a hold ended). */
+void wf__sc_q_freed(wf_sched *s, wf__sc_node *n);
+void wf__sc_q_move_unit(wf_sched *s, int32_t unit);
+void wf__sc_q_fix(wf_sched *s, int32_t unit);
+int32_t wf__sc_q_pop(wf_sched *s, int64_t now);
+void wf__sc_q_tick(wf_sched *s, int64_t now);
+void wf__sc_q_free(wf_sched *s);
+int64_t wf__sc_backoff_ms(const wf_sched *s, uint32_t attempts);
+
+/* decisions (framework.c) */
+void wf__sc_emit(wf_sched *s, wf_sched_decision_kind kind, const char *ns, size_t nslen,
+		 const char *name, const char *node, const char *msg, int32_t prio,
+		 const wf__sc_pod *const *victims, size_t nvictims);
+
+/* ---- framework: extension points as function tables (framework.c) ---------- */
+
+typedef struct wf__sc_status {
+	uint8_t code;	/* wf_sched_code */
+	uint8_t reason; /* WF__RS_* */
+	uint32_t arg, arg2;
+	uint64_t res; /* WF__RS_RESOURCES: bit per short resource (WF__R_PODS: too many) */
+} wf__sc_status;
+
+enum {
+	WF__RS_NONE = 0,
+	WF__RS_UNSCHEDULABLE, /* node(s) were unschedulable */
+	WF__RS_NODE_NAME,     /* node(s) didn't match the requested node name */
+	WF__RS_TAINT,	      /* node(s) had untolerated taint {arg: arg2} */
+	WF__RS_AFFINITY,      /* node(s) didn't match Pod's node affinity/selector */
+	WF__RS_RESOURCES,     /* Insufficient <r> / Too many pods */
+	WF__RS_NO_VICTIMS,    /* No preemption victims found for incoming pod */
+	WF__RS_NOT_HELPFUL,   /* Preemption is not helpful for scheduling */
+	WF__RS_GANG,	      /* pod group arg (gang id) missing or below minMember */
+	WF__RS_COUNT,
+};
+
+/* One scheduling attempt's state: lives in s->arena, freed at once. */
+typedef struct wf__sc_cycle {
+	wf_sched *s;
+	wf__sc_pod *pod;
+	wf__sc_profile *prof;
+	int64_t now;
+	int primary;   /* extended resource to bin-pack on, -1: a CPU-only pod */
+	bool cpu_only; /* requests no extended resource */
+	int64_t req_cpu, req_mem, req_primary;
+	bool skip_score[8]; /* PreScore verdicts by score plugin */
+	/* diagnosis of a pod that fits nowhere (framework.c) */
+	bool diagnosed;
+	uint32_t diag_events, diag_unresolvable, diag_unschedulable;
+} wf__sc_cycle;
+
+/* Filter and score plugins declare a scope: CLASS plugins read only what a
+ * node class holds (labels, taints, flags) and are cached per (profile,
+ * class); NODE plugins read per-node state (name, free resources). */
+enum {
+	WF__SCOPE_CLASS = 0,
+	WF__SCOPE_NODE = 1,
+};
+
+typedef struct wf__sc_filter_plugin {
+	const char *name;
+	uint8_t scope;
+	uint32_t fail_events; /* events that may cure its failures */
+	/* n is NULL for a class-level evaluation (profile not per-node). */
+	wf__sc_status (*filter)(const wf__sc_cycle *cy, const wf__sc_class *c,
+				const wf__sc_node *n);
+} wf__sc_filter_plugin;
+
+typedef struct wf__sc_score_plugin {
+	const char *name;
+	uint8_t scope;
+	int (*weight)(const wf_sched_config *cfg);
+	/* PreScore: false = Skip for this pod. */
+	bool (*applies)(const wf__sc_cycle *cy);
+	int64_t (*score)(const wf__sc_cycle *cy, const wf__sc_class *c, const wf__sc_node *n);
+	/* NormalizeScore over the candidates' raw scores, in place, to 0..100. */
+	void (*normalize)(int64_t *raw, size_t n);
+} wf__sc_score_plugin;
+
+typedef struct wf__sc_sort_plugin {
+	const char *name;
+	bool (*less)(const wf__sc_qent *a, const wf__sc_qent *b);
+} wf__sc_sort_plugin;
+
+typedef struct wf__sc_prefilter_plugin {
+	const char *name;
+	wf__sc_status (*prefilter)(wf__sc_cycle *cy);
+} wf__sc_prefilter_plugin;
+
+typedef struct wf__sc_reserve_plugin {
+	const char *name;
+	void (*reserve)(wf__sc_cycle *cy, wf__sc_node *n);
+	void (*unreserve)(wf__sc_cycle *cy, wf__sc_node *n);
+} wf__sc_reserve_plugin;
+
+typedef struct wf__sc_permit_plugin {
+	const char *name;
+	wf__sc_status (*permit)(const wf__sc_cycle *cy, const wf__sc_node *n);
+} wf__sc_permit_plugin;
+
+typedef struct wf__sc_bind_plugin {
+	const char *name;
+	wf__sc_status (*bind)(wf__sc_cycle *cy, const wf__sc_node *n);
+} wf__sc_bind_plugin;
+
+/* PostFilter: preemption. Returns true when it nominated a node (and
+ * emitted the PREEMPT decision); *msg gets the "preemption: ..." text. */
+typedef struct wf__sc_postfilter_plugin {
+	const char *name;
+	bool (*postfilter)(wf__sc_cycle *cy, wf_buf *msg);
+} wf__sc_postfilter_plugin;
+
+#define WF__SC_MAX_PLUGINS 8
+
+struct wf__sc_framework {
+	const wf__sc_sort_plugin *sort;
+	const wf__sc_prefilter_plugin *prefilter[WF__SC_MAX_PLUGINS];
+	const wf__sc_filter_plugin *filter[WF__SC_MAX_PLUGINS];
+	const wf__sc_postfilter_plugin *postfilter;
+	const wf__sc_score_plugin *score[WF__SC_MAX_PLUGINS];
+	const wf__sc_reserve_plugin *reserve[WF__SC_MAX_PLUGINS];
+	const wf__sc_permit_plugin *permit[WF__SC_MAX_PLUGINS];
+	const wf__sc_bind_plugin *bind;
+	uint8_t nprefilter, nfilter, nscore, nreserve, npermit;
+	uint8_t class_score_slot[WF__SC_MAX_PLUGINS]; /* score plugin -> pcache slot */
+};
+
+extern const wf__sc_framework wf__sc_default_framework;
+
+/* plugins_filter.c */
+extern const wf__sc_filter_plugin wf__sc_filter_node_unschedulable;
+extern const wf__sc_filter_plugin wf__sc_filter_node_name;
+extern const wf__sc_filter_plugin wf__sc_filter_taint_toleration;
+extern const wf__sc_filter_plugin wf__sc_filter_node_affinity;
+extern const wf__sc_filter_plugin wf__sc_filter_resources_fit;
+extern const wf__sc_prefilter_plugin wf__sc_prefilter_resources;
+extern const wf__sc_sort_plugin wf__sc_sort_priority;
+bool wf__sc_tolerates(const wf__sc_profile *pr, uint32_t key, uint32_t value, uint8_t effect);
+bool wf__sc_term_matches(const wf_sched *s, const wf__sc_term *t, const wf__sc_class *c,
+			 const wf__sc_node *n);
+/* Resource fit of pod on n, counting pods nominated there with priority >=
+ * the pod's (other than the pod and its gang); returns the short mask. */
+uint64_t wf__sc_fit_mask(const wf_sched *s, const wf__sc_pod *p, const wf__sc_node *n);
+
+/* plugins_score.c */
+extern const wf__sc_score_plugin wf__sc_score_node_affinity;
+extern const wf__sc_score_plugin wf__sc_score_taint_toleration;
+extern const wf__sc_score_plugin wf__sc_score_gpu_avoid;
+extern const wf__sc_score_plugin wf__sc_score_gpu_binpack;
+extern const wf__sc_score_plugin wf__sc_score_least_allocated;
+extern const wf__sc_score_plugin wf__sc_score_balanced;
+
+/* preempt.c */
+extern const wf__sc_postfilter_plugin wf__sc_postfilter_preemption;
+/* Gang PostFilter: find victims so that every pending member fits. */
+bool wf__sc_preempt_gang(wf_sched *s, wf__sc_gang *g, wf__sc_pod **members, size_t n, int64_t now,
+			 wf_buf *msg);
+
+/* gang.c */
+extern const wf__sc_permit_plugin wf__sc_permit_gang;
+extern const wf__sc_prefilter_plugin wf__sc_prefilter_gang;
+
+/* framework.c: the cycle's building blocks, shared with gang.c and preempt.c */
+void wf__sc_cycle_init(wf__sc_cycle *cy, wf_sched *s, wf__sc_pod *p, int64_t now);
+wf__sc_status wf__sc_prefilter(wf__sc_cycle *cy);
+wf__sc_status wf__sc_filter_node(const wf__sc_cycle *cy, const wf__sc_node *n);
+/* Would pod p pass every filter on node n now? (A cycle of its own.) */
+bool wf__sc_pod_fits_node(wf_sched *s, wf__sc_pod *p, const wf__sc_node *n);
+const wf__sc_pcache *wf__sc_class_verdict(const wf__sc_cycle *cy, const wf__sc_class *c);
+/* Filter + Score: the best node, or NULL. */
+wf__sc_node *wf__sc_find_node(wf__sc_cycle *cy);
+/* FitError text for a pod that fits nowhere ("0/N nodes are available: ...");
+ * returns the events that may cure the failures (WF__EV_*). */
+uint32_t wf__sc_fit_error(wf__sc_cycle *cy, wf_buf *out);
+/* Count the nodes failing UnschedulableAndUnresolvable / Unschedulable into
+ * cy->diag_* (once per cycle; wf__sc_fit_error does it too). */
+void wf__sc_diagnose(wf__sc_cycle *cy);
+/* "preemption: 0/N nodes are available: ..." from per-node outcomes. */
+void wf__sc_preempt_msg(wf_sched *s, size_t no_victims, size_t not_helpful, wf_buf *out);
+/* One scheduling cycle for a pod that is not in a gang. */
+void wf__sc_schedule_pod(wf_sched *s, wf__sc_pod *p, int64_t now);
+void wf__sc_reserve(wf__sc_cycle *cy, wf__sc_node *n);
+void wf__sc_unreserve(wf__sc_cycle *cy, wf__sc_node *n);
+wf__sc_status wf__sc_permit(const wf__sc_cycle *cy, const wf__sc_node *n);
+void wf__sc_bind(wf__sc_cycle *cy, const wf__sc_node *n);
+void wf__sc_format_reason(const wf_sched *s, uint8_t reason, uint32_t arg, uint32_t arg2,
+			  uint32_t resbit, wf_buf *out);
+uint32_t wf__sc_status_events(const wf__sc_status *st);
+
+#endif
