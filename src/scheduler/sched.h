@@ -20,7 +20,7 @@
  * resource in whole units ("memory" and "ephemeral-storage" in bytes,
  * "pods" as a count, "nvidia.com/gpu", "nvidia.com/mig-1g.10gb", ...). A node
  * without a "pods" entry allows 110 pods (the kubelet default). Pods carry
- * their effective requests (see wf_sched_pod_from_json for how they are
+ * their effective requests (see wf_sched_pod_from_json in convert.h for how they are
  * computed from containers). The pod-count request is implicit.
  *
  * Scheduling follows kube-scheduler's framework (extension points in its

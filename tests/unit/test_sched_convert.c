@@ -569,7 +569,8 @@ static int replace_nth(json_t *j, int *seen, int target, json_t *r)
 static void test_wrong_types_everywhere(void **state)
 {
 	const char *docs[] = {
-	    "{'metadata':{'name':'w0','namespace':'team','creationTimestamp':'2026-01-02T03:04:05Z',"
+	    "{'metadata':{'name':'w0','namespace':'team','creationTimestamp':'2026-01-02T03:04:05Z'"
+	    ","
 	    "'labels':{'scheduling.x-k8s.io/pod-group':'pg'},'annotations':{"
 	    "'scheduling.k8s.io/group-name':'v'}},'spec':{'priority':10,'nodeName':'',"
 	    "'preemptionPolicy':'Never','nodeSelector':{'a':'b'},'overhead':{'cpu':'1'},"
@@ -590,16 +591,11 @@ static void test_wrong_types_everywhere(void **state)
 	    "{'apiVersion':'scheduling.x-k8s.io/v1alpha1','kind':'PodGroup','metadata':{'name':"
 	    "'pg','namespace':'team'},'spec':{'minMember':4,'scheduleTimeoutSeconds':30}}",
 	};
-	json_t *bad[] = {json_null(),
-			 json_true(),
-			 json_integer(-1),
-			 json_integer(INT64_MAX),
-			 json_real(1e300),
-			 json_string(""),
-			 json_string("-9Ei"),
-			 json_array(),
-			 json_object(),
-			 json_pack("[s,i,{}]", "x", 3)};
+	json_t *bad[] = {json_null(),	      json_true(),
+			 json_integer(-1),    json_integer(INT64_MAX),
+			 json_real(1e300),    json_string(""),
+			 json_string("-9Ei"), json_array(),
+			 json_object(),	      json_pack("[s,i,{}]", "x", 3)};
 	char *longstr = wf_xmalloc(70001);
 	memset(longstr, 'A', 70000);
 	longstr[70000] = '\0';

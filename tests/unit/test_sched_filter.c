@@ -672,6 +672,37 @@ static void test_gpu_never_overcommitted(void **state)
 	assert_int_equal(total, (int64_t)(st.assumed + st.bound));
 }
 
+/* Every node its own class (a unique rack label) and a profile per pod:
+ * the class caches exceed their budget and idle ones are dropped, and every
+ * pod still lands on the one node its selector names. */
+static void test_many_classes_and_profiles(void **state)
+{
+	wf_sched *s = wf_sched_new(NULL);
+	enum { N = 600 };
+	for (int i = 0; i < N; i++) {
+		char name[16], labels[64];
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(labels, sizeof(labels), "'rack':'r%d'", i);
+		node(s, name, 8, 8, 0, labels, "");
+	}
+	wf_sched_stats st;
+	wf_sched_stats_get(s, &st);
+	assert_int_equal(st.node_classes, N);
+	wf_sched_decision d[4];
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			char name[16], sel[64];
+			snprintf(name, sizeof(name), "p%d-%d", round, i);
+			snprintf(sel, sizeof(sel), "'nodeSelector':{'rack':'r%d'}", (i * 7) % N);
+			pod(s, name, 100, 0, sel);
+			assert_int_equal(run(s, 1000 + i, d, NELEM(d)), 1);
+			assert_int_equal(d[0].kind, WF_SCHED_DEC_BIND);
+			assert_int_equal(atoi(d[0].node + 1), (i * 7) % N);
+		}
+	}
+	wf_sched_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +715,7 @@ int main(void)
 	    cmocka_unit_test(test_affinity_operators),
 	    cmocka_unit_test(test_fast_path_matches_reference),
 	    cmocka_unit_test_setup_teardown(test_gpu_never_overcommitted, setup, teardown),
+	    cmocka_unit_test(test_many_classes_and_profiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -573,9 +573,11 @@ static void test_random_gangs_invariants(void **state)
 				if (rnd(10) == 0) {
 					failures[atoi(d[i].name + 1)]++;
 					assert_int_equal(
-					    wf_sched_bind_failed(s, d[i].ns, d[i].name, t, NULL), 0);
+					    wf_sched_bind_failed(s, d[i].ns, d[i].name, t, NULL),
+					    0);
 				} else {
-					assert_int_equal(wf_sched_bound(s, d[i].ns, d[i].name, NULL), 0);
+					assert_int_equal(
+					    wf_sched_bound(s, d[i].ns, d[i].name, NULL), 0);
 				}
 			}
 			for (int g = 0; g < NG; g++) {
@@ -587,7 +589,8 @@ static void test_random_gangs_invariants(void **state)
 				assert_true(wf_sched_group_info_get(s, "default", gname, &gi));
 				size_t held = gi.assumed + gi.bound;
 				if (held && held < (size_t)min[g] && !failures[g])
-					fail_msg("gang g%d holds %zu of minMember %d", g, held, min[g]);
+					fail_msg("gang g%d holds %zu of minMember %d", g, held,
+						 min[g]);
 				if (gi.pending == 0 && gi.assumed == 0) {
 					/* All members bound: the gang runs and finishes. */
 					for (int i = 0; i < size[g]; i++) {
