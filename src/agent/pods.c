@@ -592,7 +592,9 @@ static void wf__kill_ctr(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c, int sig)
 
 /* ---- status ----------------------------------------------------------------------- */
 
-static json_t *wf__ctr_status(const wf_pod_rt *r, const wf_ctr_rt *c, const char *ip)
+/* One containerStatuses entry. Before it first starts a container waits with
+ * PodInitializing while init containers run, ContainerCreating after. */
+static json_t *wf__ctr_status(const wf_ctr_rt *c, bool init_done)
 {
 	json_t *s = json_object();
 	json_object_set_new(s, "name", json_string(c->name));
@@ -604,7 +606,7 @@ static json_t *wf__ctr_status(const wf_pod_rt *r, const wf_ctr_rt *c, const char
 	if (c->waiting) {
 		json_object_set(state, "waiting", c->waiting);
 	} else if (c->attempt < 0) {
-		json_object_set_new(state, "waiting", wf__waiting(c->init ? "PodInitializing" : "ContainerCreating", NULL));
+		json_object_set_new(state, "waiting", wf__waiting(c->init || !init_done ? "PodInitializing" : "ContainerCreating", NULL));
 	} else if (running) {
 		json_t *rs = json_object();
 		json_object_set_new(rs, "startedAt", json_string(c->st.started_at));
@@ -701,7 +703,7 @@ static void wf__post_status(wf_agent *a, wf_pod_rt *r)
 	bool all_ready = r->nctrs > r->ninit;
 	for (size_t i = 0; i < r->nctrs; i++) {
 		wf_ctr_rt *c = &r->ctrs[i];
-		json_array_append_new(c->init ? inits : mains, wf__ctr_status(r, c, a->o.node_ip));
+		json_array_append_new(c->init ? inits : mains, wf__ctr_status(c, init_done));
 		if (!c->init) {
 			bool running = c->attempt >= 0 && c->st.started && !c->st.exited;
 			all_ready = all_ready && running && wf_probe_set_ready(&c->probes);
