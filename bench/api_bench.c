@@ -11,7 +11,9 @@
  *   5. server resident memory holding 5,000 nodes and 50,000 pods.
  * Prints the figures; asserts nothing.
  *
- *   build/release/bench/api_bench [--wharf build/release/wharf] [--quick]
+ *   build/release/bench/api_bench [--wharf build/release/wharf] [--quick] [--api-only]
+ * --api-only starts the server with --controllers=false: the API and store
+ * alone, without the in-process controllers' caches.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -31,6 +33,7 @@
 
 static char g_base[64];
 static bool g_quick;
+static bool g_api_only;
 
 static double now_s(void)
 {
@@ -166,8 +169,8 @@ static void start_server(const char *bin)
 	g_server = fork();
 	if (g_server == 0) {
 		freopen(log, "w", stderr);
-		execl(bin, bin, "server", "--listen", listen, "--data-dir", g_dir, "--workers",
-		      "64", (char *)NULL);
+		execl(bin, bin, "server", "--listen", listen, "--data-dir", g_dir, "--workers", "64",
+		      g_api_only ? "--controllers=false" : "--controllers=true", (char *)NULL);
 		_exit(127);
 	}
 	CURL *c = new_handle();
@@ -452,10 +455,13 @@ int main(int argc, char **argv)
 			bin = argv[++i];
 		else if (!strcmp(argv[i], "--quick"))
 			g_quick = true;
+		else if (!strcmp(argv[i], "--api-only"))
+			g_api_only = true;
 	}
 	curl_global_init(CURL_GLOBAL_ALL);
 	start_server(bin);
-	printf("wharf API benchmark (server %s, pid %d, %ld CPUs)\n", bin, (int)g_server,
+	printf("wharf API benchmark (server %s%s, pid %d, %ld CPUs)\n", bin,
+	       g_api_only ? " --controllers=false" : "", (int)g_server,
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	int scale = g_quick ? 10 : 1;
 	run_writes("create, 1 client", 1, 2000 / scale, false, 0, "c1");

@@ -3,7 +3,8 @@
  *
  *   wharf server [--listen ADDR:PORT] [--data-dir DIR] [--workers N]
  *                [--compaction-interval SECONDS] [--compaction-retain REVISIONS]
- *                [--controllers=true|false] [--pod-eviction-timeout SECONDS]
+ *                [--controllers=true|false] [--scheduler=true|false]
+ *                [--pod-eviction-timeout SECONDS]
  *                [--node-monitor-grace-period SECONDS]
  *   wharf agent  [--server URL] [--node-name NAME] [--data-dir DIR] [--gpus N:PRODUCT[:MIB]]
  *                [--nvml-lib PATH] [--node-ip IP] [--port PORT] [--restart-backoff MS]
@@ -33,7 +34,7 @@ static void wf__usage(FILE *f)
 {
 	fprintf(f, "usage: wharf server [--listen ADDR:PORT] [--data-dir DIR] [--workers N]\n"
 		   "                    [--compaction-interval SECONDS] [--compaction-retain N]\n"
-		   "                    [--controllers=true|false]\n"
+		   "                    [--controllers=true|false] [--scheduler=true|false]\n"
 		   "                    [--node-monitor-grace-period SECONDS]\n"
 		   "                    [--pod-eviction-timeout SECONDS]\n"
 		   "       wharf agent [--server URL] [--node-name NAME] [--data-dir DIR]\n"
@@ -97,7 +98,7 @@ static int wf__cmd_server(int argc, char **argv)
 	const char *data_dir = "./wharf-data";
 	int workers = 16, compact_interval = 0;
 	long long compact_retain = 0;
-	bool controllers = true;
+	bool controllers = true, scheduler = true;
 	int grace_s = 40, eviction_s = 300;
 	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
 					     {"data-dir", required_argument, NULL, 'd'},
@@ -105,6 +106,7 @@ static int wf__cmd_server(int argc, char **argv)
 					     {"compaction-interval", required_argument, NULL, 'c'},
 					     {"compaction-retain", required_argument, NULL, 'r'},
 					     {"controllers", required_argument, NULL, 'C'},
+					     {"scheduler", required_argument, NULL, 'S'},
 					     {"node-monitor-grace-period", required_argument, NULL,
 					      'G'},
 					     {"pod-eviction-timeout", required_argument, NULL, 'E'},
@@ -118,15 +120,19 @@ static int wf__cmd_server(int argc, char **argv)
 			listen = optarg;
 			break;
 		case 'C':
+		case 'S': {
+			bool *flag = c == 'C' ? &controllers : &scheduler;
 			if (!strcmp(optarg, "true") || !strcmp(optarg, "1")) {
-				controllers = true;
+				*flag = true;
 			} else if (!strcmp(optarg, "false") || !strcmp(optarg, "0")) {
-				controllers = false;
+				*flag = false;
 			} else {
-				fprintf(stderr, "wharf: --controllers wants true or false\n");
+				fprintf(stderr, "wharf: --%s wants true or false\n",
+					c == 'C' ? "controllers" : "scheduler");
 				return 2;
 			}
 			break;
+		}
 		case 'G':
 		case 'E': {
 			char *end;
@@ -215,7 +221,8 @@ static int wf__cmd_server(int argc, char **argv)
 					 wf_api_port(api));
 		wf_controllers_options co = {.server_url = url,
 					     .node_monitor_grace_s = grace_s,
-					     .pod_eviction_timeout_s = eviction_s};
+					     .pod_eviction_timeout_s = eviction_s,
+					     .no_scheduler = !scheduler};
 		if (wf_controllers_start(&co, &ctl, &err) < 0)
 			fprintf(stderr, "wharf: controllers not started: %s\n", err.msg);
 		free(url);

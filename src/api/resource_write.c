@@ -9,6 +9,7 @@
  * revision that was read. Patches retry on a lost race; a PUT with a stale
  * resourceVersion gets 409 Conflict.
  */
+#include "api/admission.h"
 #include "api/api_internal.h"
 #include "api/apply.h"
 #include "api/field_validation.h"
@@ -290,6 +291,8 @@ static void wf__create(wf_req *r, const wf_kind *k, const char *ns, json_t *obj)
 		k->prepare_create(obj);
 	if (k->defaults)
 		k->defaults(obj);
+	if (!wf_admit_create(r, k, obj))
+		return;
 	wf_causes c = {0};
 	wf__validate_all(k, obj, NULL, &c);
 	if (c.n) {

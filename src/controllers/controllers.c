@@ -218,7 +218,7 @@ static void wf__pod_transform(json_t *pod)
 	static const char *const status[] = {"phase",	   "reason",
 					     "conditions", "containerStatuses",
 					     "startTime",  "initContainerStatuses",
-					     NULL};
+					     "podIP",	   NULL};
 	static const char *const cs[] = {"name", "restartCount", "state", "ready", NULL};
 	wf__keep(pod, top);
 	json_t *m = json_object_get(pod, "metadata");
@@ -228,9 +228,12 @@ static void wf__pod_transform(json_t *pod)
 	if (json_is_object(ann)) {
 		json_t *ix =
 		    json_incref(json_object_get(ann, "batch.kubernetes.io/job-completion-index"));
+		json_t *grp = json_incref(json_object_get(ann, "scheduling.k8s.io/group-name"));
 		json_object_clear(ann);
 		if (ix)
 			json_object_set_new(ann, "batch.kubernetes.io/job-completion-index", ix);
+		if (grp)
+			json_object_set_new(ann, "scheduling.k8s.io/group-name", grp);
 	}
 	wf__keep(json_object_get(pod, "spec"), spec);
 	json_t *st = json_object_get(pod, "status");
@@ -283,6 +286,8 @@ static void wf__free_all(wf_controllers *c)
 	wf_informer_free(c->nodes);
 	wf_informer_free(c->leases);
 	wf__job_free(c);
+	wf__ptj_free(c);
+	wf__pg_free(c);
 	wf_client_free(c->client);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->mu);
@@ -333,6 +338,8 @@ int wf_controllers_start(const wf_controllers_options *opts, wf_controllers **ou
 	wf_informer_set_transform(c->leases, wf__meta_transform);
 
 	wf__job_register(c);
+	wf__pg_register(c);
+	wf__ptj_register(c);
 	int rc = 0;
 	wf_informer *const all[] = {c->pods, c->jobs, c->nodes, c->leases};
 	for (size_t i = 0; i < 4 && rc == 0; i++)
@@ -343,8 +350,17 @@ int wf_controllers_start(const wf_controllers_options *opts, wf_controllers **ou
 		rc = wf__nodelc_start(c, err);
 	if (rc == 0)
 		rc = wf__gc_start(c, err);
+	if (rc == 0)
+		rc = wf__pg_start(c, err);
+	if (rc == 0)
+		rc = wf__ptj_start(c, err);
+	if (rc == 0 && !c->o.no_scheduler)
+		rc = wf__sched_start(c, err);
 	if (rc < 0) {
 		wf__signal_stop(c);
+		wf__sched_stop(c);
+		wf__ptj_stop(c);
+		wf__pg_stop(c);
 		wf__gc_stop(c);
 		wf__nodelc_stop(c);
 		wf__job_stop(c);
@@ -360,6 +376,9 @@ void wf_controllers_stop(wf_controllers *c)
 	if (!c)
 		return;
 	wf__signal_stop(c);
+	wf__sched_stop(c);
+	wf__ptj_stop(c);
+	wf__pg_stop(c);
 	wf__gc_stop(c);
 	wf__nodelc_stop(c);
 	wf__job_stop(c);

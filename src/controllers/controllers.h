@@ -1,7 +1,8 @@
 /*
  * controllers.h - the in-process controllers of `wharf server` (public
  * surface): the batch/v1 Job controller, node lifecycle (NotReady, taints,
- * eviction) and the garbage collector's sweep for pods whose owners are gone.
+ * eviction), the garbage collector's sweep for pods whose owners are gone
+ * and the scheduler driver (scheduler.c).
  *
  * The controllers are clients of the API like kube-controller-manager: they
  * reach it over HTTP (usually loopback), keep list+watch caches of pods,
@@ -10,6 +11,8 @@
  */
 #ifndef WF_CONTROLLERS_H
 #define WF_CONTROLLERS_H
+
+#include <stdbool.h>
 
 #include "lib/wf_err.h"
 
@@ -21,6 +24,7 @@ typedef struct wf_controllers_options {
 	int pod_eviction_timeout_s; /* NotReady time before pods are evicted (default 300) */
 	int gc_interval_s;	    /* garbage collection sweep period (default 30) */
 	int job_workers;	    /* Job sync threads (default 4) */
+	bool no_scheduler;	    /* do not start the scheduler (--scheduler=false) */
 } wf_controllers_options;
 
 /*

@@ -22,6 +22,9 @@
 typedef struct wf__jobctl wf__jobctl;
 typedef struct wf__nodelc wf__nodelc;
 typedef struct wf__gc wf__gc;
+typedef struct wf__ptjctl wf__ptjctl;
+typedef struct wf__pgctl wf__pgctl;
+typedef struct wf__schedctl wf__schedctl;
 
 struct wf_controllers {
 	wf_controllers_options o;
@@ -40,6 +43,9 @@ struct wf_controllers {
 	wf__jobctl *job;
 	wf__nodelc *nodelc;
 	wf__gc *gc;
+	wf__pgctl *pg;	 /* podgroup.c */
+	wf__ptjctl *ptj; /* pytorchjob.c */
+	wf__schedctl *sched; /* scheduler.c; NULL when disabled */
 };
 
 /* Sleep ms, waking early when the controllers stop; false when stopping. */
@@ -89,5 +95,23 @@ int wf__nodelc_start(wf_controllers *c, wf_err *err);
 void wf__nodelc_stop(wf_controllers *c);
 int wf__gc_start(wf_controllers *c, wf_err *err);
 void wf__gc_stop(wf_controllers *c);
+/* The scheduler driver (scheduler.c): its own streams, informers and
+ * threads. Stop after the stop flag is set; it joins and frees everything. */
+int wf__sched_start(wf_controllers *c, wf_err *err);
+void wf__sched_stop(wf_controllers *c);
+/* PodGroup status (podgroup.c) and PyTorchJob (pytorchjob.c) controllers:
+ * register before the shared informers start (PodGroups first: the
+ * PyTorchJob controller reads its cache), start after, stop with the
+ * others, free after the shared informers. */
+void wf__pg_register(wf_controllers *c);
+int wf__pg_start(wf_controllers *c, wf_err *err);
+void wf__pg_stop(wf_controllers *c);
+void wf__pg_free(wf_controllers *c);
+/* The coscheduling PodGroup cache (borrowed; NULL before registration). */
+wf_informer *wf__pg_informer(wf_controllers *c);
+void wf__ptj_register(wf_controllers *c);
+int wf__ptj_start(wf_controllers *c, wf_err *err);
+void wf__ptj_stop(wf_controllers *c);
+void wf__ptj_free(wf_controllers *c);
 
 #endif

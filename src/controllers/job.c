@@ -402,8 +402,11 @@ static int wf__sync_job(wf__jobctl *j, const char *key, int64_t *requeue_ms)
 	}
 	if (plan.status_changed) {
 		rc = wf__write_status(j, qkey, job, plan.status, &err);
-		if (rc < 0)
-			goto out; /* nothing else before the status is stored */
+		if (rc < 0) {
+			if (rc == -WF_ENOENT)
+				rc = 0; /* deleted meanwhile: its delete event follows */
+			goto out;	/* nothing else before the status is stored */
+		}
 	}
 	for (size_t i = 0; i < plan.nrm; i++) {
 		json_t *pod = wf_informer_get_nn(j->c->pods, ns, plan.rm_finalizer[i]);

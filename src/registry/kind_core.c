@@ -202,7 +202,7 @@ static void wf__secret_validate_update(const json_t *obj, const json_t *old, wf_
 	if (a && b && !json_equal(a, b))
 		wf_causes_add(c, "FieldValueInvalid", "type", "Invalid value: field is immutable");
 	if (json_is_true(json_object_get(old, "immutable")) &&
-	    !json_equal(json_object_get(obj, "data"), json_object_get(old, "data")))
+	    !wf_json_same(json_object_get(obj, "data"), json_object_get(old, "data")))
 		wf_causes_add(c, "FieldValueForbidden", "data",
 			      "Forbidden: field is immutable when `immutable` is set");
 }

@@ -134,14 +134,14 @@ static void wf__job_validate_update(const json_t *obj, const json_t *old, wf_cau
 	static const char *const immutable[] = {"completions", "selector", "completionMode"};
 	json_t *a = json_object_get(obj, "spec"), *b = json_object_get(old, "spec");
 	for (size_t i = 0; i < 3; i++) {
-		if (!json_equal(json_object_get(a, immutable[i]), json_object_get(b, immutable[i]))) {
+		if (!wf_json_same(json_object_get(a, immutable[i]), json_object_get(b, immutable[i]))) {
 			char f[64];
 			snprintf(f, sizeof f, "spec.%s", immutable[i]);
 			wf_causes_add(c, "FieldValueInvalid", f, "Invalid value: field is immutable");
 		}
 	}
 	/* The pod template may change only while the Job is suspended. */
-	if (!json_equal(json_object_get(a, "template"), json_object_get(b, "template")) &&
+	if (!wf_json_same(json_object_get(a, "template"), json_object_get(b, "template")) &&
 	    !json_is_true(json_object_get(b, "suspend")))
 		wf_causes_add(c, "FieldValueInvalid", "spec.template",
 			      "Invalid value: field is immutable");

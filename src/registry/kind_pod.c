@@ -483,7 +483,7 @@ static void wf__pod_validate_update(const json_t *obj, const json_t *old, wf_cau
 {
 	json_t *a = wf__pod_spec_frozen(json_object_get(obj, "spec"));
 	json_t *b = wf__pod_spec_frozen(json_object_get(old, "spec"));
-	if (!json_equal(a, b))
+	if (!wf_json_same(a, b))
 		wf_causes_add(c, "FieldValueForbidden", "spec",
 			      "Forbidden: pod updates may not change fields other than "
 			      "`spec.containers[*].image`,`spec.initContainers[*].image`,"

@@ -44,9 +44,9 @@ static void wf__pc_validate(const json_t *obj, const json_t *old, wf_causes *c)
 
 static void wf__pc_validate_update(const json_t *obj, const json_t *old, wf_causes *c)
 {
-	if (!json_equal(json_object_get(obj, "value"), json_object_get(old, "value")))
+	if (!wf_json_same(json_object_get(obj, "value"), json_object_get(old, "value")))
 		wf_causes_add(c, "FieldValueForbidden", "value", "Forbidden: may not be changed in an update.");
-	if (!json_equal(json_object_get(obj, "preemptionPolicy"), json_object_get(old, "preemptionPolicy")))
+	if (!wf_json_same(json_object_get(obj, "preemptionPolicy"), json_object_get(old, "preemptionPolicy")))
 		wf_causes_add(c, "FieldValueInvalid", "preemptionPolicy", "Invalid value: field is immutable");
 }
 

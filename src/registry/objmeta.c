@@ -36,6 +36,11 @@ json_t *wf_json_path(const json_t *obj, const char *dotted)
 	return cur;
 }
 
+bool wf_json_same(const json_t *a, const json_t *b)
+{
+	return (!a && !b) || json_equal(a, b);
+}
+
 const char *wf_json_path_str(const json_t *obj, const char *dotted)
 {
 	json_t *v = wf_json_path(obj, dotted);

@@ -115,5 +115,8 @@ const char *wf_json_str(const json_t *obj, const char *key);           /* NULL u
 const char *wf_json_path_str(const json_t *obj, const char *dotted);   /* "metadata.name" */
 json_t *wf_json_path(const json_t *obj, const char *dotted);           /* borrowed or NULL */
 json_t *wf_json_obj_ensure(json_t *obj, const char *key);              /* borrowed, creates {} */
+/* Equal values, where two absent (NULL) values are equal too (json_equal
+ * says NULL equals nothing). */
+bool wf_json_same(const json_t *a, const json_t *b);
 
 #endif

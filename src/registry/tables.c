@@ -413,6 +413,7 @@ static const struct {
     {"batch", &wf__table_jobs},
     {"scheduling.k8s.io", &wf__table_priorityclasses},
     {"scheduling.x-k8s.io", &wf__table_podgroups},
+    {"kubeflow.org", &wf__table_pytorchjobs},
 };
 
 const wf_table_def *wf_table_def_find(const char *group, const char *resource)

@@ -1,12 +1,13 @@
 /*
  * tables_batch.c - rows for batch/v1 Jobs, coordination.k8s.io Leases,
- * scheduling.k8s.io PriorityClasses and the coscheduling PodGroup
- * (scheduling.x-k8s.io/v1alpha1).
+ * scheduling.k8s.io PriorityClasses, the coscheduling PodGroup
+ * (scheduling.x-k8s.io/v1alpha1) and the Kubeflow PyTorchJob.
  *
  * Jobs, Leases and PriorityClasses follow kube-apiserver's printers. The
- * PodGroup is a custom kind: its columns are the additionalPrinterColumns
- * of the scheduler-plugins CRD, with the cells the CRD table convertor
- * makes (null where the JSON path finds nothing).
+ * PodGroup and the PyTorchJob are custom kinds: their columns are the
+ * additionalPrinterColumns of the scheduler-plugins and training-operator
+ * CRDs, with the cells the CRD table convertor makes (null where the JSON
+ * path finds nothing).
  */
 #include "registry/tables_internal.h"
 
@@ -208,4 +209,34 @@ const wf_table_def wf__table_podgroups = {
     .cols = wf__pg_cols,
     .ncols = sizeof(wf__pg_cols) / sizeof(wf__pg_cols[0]),
     .row = wf__pg_row,
+};
+
+/* ---- pytorchjobs (kubeflow.org, a CRD) --------------------------------- */
+
+static const wf_column wf__ptj_cols[] = {
+    {"Name", "string", "name", WF__DESC_NAME, 0},
+    {"State", "string", "", "", 0},
+    {"Age", "date", "", "", 0},
+};
+
+/* STATE is `.status.conditions[-1:].type`: the newest condition's type. */
+static void wf__ptj_row(const json_t *job, time_t now, json_t *cells)
+{
+	const json_t *conds = wf__tbl_at(job, "status", "conditions", NULL);
+	size_t n = json_is_array(conds) ? json_array_size(conds) : 0;
+
+	wf__tbl_add_str(cells, wf__tbl_name(job));
+	wf__crd_string_cell(cells,
+			    n ? json_object_get(json_array_get(conds, n - 1), "type") : NULL);
+	if (wf__tbl_present(wf__tbl_at(job, "metadata", "creationTimestamp", NULL)))
+		wf__tbl_add_age(cells, job, now);
+	else
+		wf__tbl_add_null(cells);
+}
+
+const wf_table_def wf__table_pytorchjobs = {
+    .resource = "pytorchjobs",
+    .cols = wf__ptj_cols,
+    .ncols = sizeof(wf__ptj_cols) / sizeof(wf__ptj_cols[0]),
+    .row = wf__ptj_row,
 };

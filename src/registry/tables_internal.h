@@ -83,5 +83,6 @@ extern const wf_table_def wf__table_leases;
 extern const wf_table_def wf__table_jobs;
 extern const wf_table_def wf__table_priorityclasses;
 extern const wf_table_def wf__table_podgroups;
+extern const wf_table_def wf__table_pytorchjobs;
 
 #endif

@@ -174,8 +174,10 @@ def pod_manifest(name, labels=None, image="busybox", command=None, ns=None, extr
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = Server().start()
+def server(request):
+    """The module's server. A module sets WHARF_SERVER_ARGS to add flags, e.g.
+    ("--controllers=false",) to test the API alone."""
+    s = Server(extra_args=getattr(request.module, "WHARF_SERVER_ARGS", ())).start()
     yield s
     s.stop()
     s.assert_clean_log()

@@ -1,0 +1,659 @@
+/*
+ * slurm_compare.c - Wharf side by side with Slurm: N one-GPU jobs of `true`
+ * on one node of 8 GPUs, through Wharf and through Debian's Slurm
+ * (../shared/peers/slurm/run.sh), in the same run; prints both times and
+ * their ratio (the goal in DESIGN.md: Wharf >= 10x faster).
+ *
+ * Wharf side: the release binary as `wharf server` (controllers and
+ * scheduler in-process) and as `wharf agent` with 8 declared GPUs, fresh
+ * data directories. Each job is a pod (restartPolicy Never, one container
+ * running `true`, limits nvidia.com/gpu: 1). Two ways of feeding them:
+ *   - scheduler: all N pods are created at once without a node; Wharf's
+ *     scheduler holds them Pending and binds one whenever a GPU frees up,
+ *     as slurmctld does with its queue. This is the like-for-like figure.
+ *   - paced: pods are created with spec.nodeName set (no scheduler), and
+ *     the benchmark keeps at most 8 unfinished at any time (the agent, like
+ *     kubelet, rejects a pod it cannot give a GPU at admission), creating
+ *     the next one as soon as the watch reports one finished.
+ * A run's time goes from its first create to the moment a pod watch has
+ * seen all N pods Succeeded or Failed; a Failed pod is counted and
+ * reported (it would mean the GPU gating let one through too early).
+ * Each finished pod is deleted at once (as ttlSecondsAfterFinished: 0
+ * would do; slurmd forgets finished jobs too), because the agent's sync
+ * loop still visits every pod it holds, finished or not, ten times a
+ * second: --keep leaves them, to measure that cost.
+ *
+ * Slurm side: run.sh is run as it is (it needs root and installs
+ * slurm-wlm when missing; about 200 s for 2,000 jobs here) with N set, its
+ * output passed through, and its closing line "slurm: submit N jobs X s,
+ * all done Y s, ..." parsed. When it cannot run, that is said and Wharf's
+ * figures still stand.
+ *
+ *   build/release/bench/slurm_compare [--wharf build/release/wharf] [--jobs N]
+ *       [--mode scheduler|paced|both] [--slurm PATH | --no-slurm] [--keep]
+ *       [--timeout S (per Wharf run, default 900)]
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NODE "gpu-node"
+#define GPUS 8
+#define MAX_JOBS 100000
+#define CREATORS 4
+#define DEFAULT_SLURM "/work/shared/peers/slurm/run.sh"
+
+static double g_timeout_s = 900; /* per Wharf run */
+static char g_base[64];
+static char g_dir[256];
+static pid_t g_server, g_agent;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+typedef struct sink {
+	size_t len, cap;
+	char *data;
+} sink;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+	sink *s = ud;
+	size_t len = sz * n;
+	if (s->len + len + 1 > s->cap) {
+		s->cap = (s->len + len + 1) * 2;
+		s->data = realloc(s->data, s->cap);
+	}
+	memcpy(s->data + s->len, p, len);
+	s->len += len;
+	s->data[s->len] = '\0';
+	return len;
+}
+
+static CURL *new_handle(void)
+{
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	return c;
+}
+
+/* One request; the answer's body goes to out (may be NULL). Returns the HTTP status. */
+static long http(CURL *c, const char *method, const char *path, const char *body, sink *out)
+{
+	char url[512];
+	snprintf(url, sizeof url, "%s%s", g_base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	struct curl_slist *h = NULL;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Accept: application/json");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	} else {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	sink local = {0};
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out ? out : &local);
+	CURLcode rc = curl_easy_perform(c);
+	curl_slist_free_all(h);
+	long code = 0;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	free(local.data);
+	return code;
+}
+
+/* ---- processes ------------------------------------------------------------------ */
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	bind(fd, (struct sockaddr *)&sin, sizeof sin);
+	socklen_t sl = sizeof sin;
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	int port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static bool node_ready(CURL *c)
+{
+	sink s = {0};
+	bool ready = false;
+	if (http(c, "GET", "/api/v1/nodes/" NODE, NULL, &s) == 200) {
+		json_t *n = json_loads(s.data, 0, NULL);
+		size_t i;
+		json_t *cond;
+		json_array_foreach(json_object_get(json_object_get(n, "status"), "conditions"), i,
+				   cond)
+		{
+			const char *t = json_string_value(json_object_get(cond, "type"));
+			const char *st = json_string_value(json_object_get(cond, "status"));
+			ready |= t && st && !strcmp(t, "Ready") && !strcmp(st, "True");
+		}
+		json_decref(n);
+	}
+	free(s.data);
+	return ready;
+}
+
+static void start(const char *bin)
+{
+	snprintf(g_dir, sizeof g_dir, "/tmp/wharf-slurmcmp-XXXXXX");
+	if (!mkdtemp(g_dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	int port = free_port(), agent_port = free_port();
+	snprintf(g_base, sizeof g_base, "http://127.0.0.1:%d", port);
+	char listen[64], aport[16], sdir[300], adir[300], slog[300], alog[300], gpus[64];
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	snprintf(aport, sizeof aport, "%d", agent_port);
+	snprintf(sdir, sizeof sdir, "%s/server", g_dir);
+	snprintf(adir, sizeof adir, "%s/agent", g_dir);
+	snprintf(slog, sizeof slog, "%s/server.log", g_dir);
+	snprintf(alog, sizeof alog, "%s/agent.log", g_dir);
+	snprintf(gpus, sizeof gpus, "%d:NVIDIA-H100-80GB-HBM3:81559", GPUS);
+	char *sargv[] = {(char *)bin, "server", "--listen", listen, "--data-dir", sdir, NULL};
+	g_server = spawn(sargv, slog);
+	CURL *c = new_handle();
+	int i;
+	for (i = 0; i < 500 && http(c, "GET", "/healthz", NULL, NULL) != 200; i++)
+		usleep(20000);
+	if (i == 500) {
+		fprintf(stderr, "server did not start (see %s)\n", slog);
+		exit(1);
+	}
+	char *aargv[] = {(char *)bin, "agent",	    "--server", g_base,	  "--node-name",
+			 NODE,	      "--data-dir", adir,	"--port", aport,
+			 "--gpus",    gpus,	    NULL};
+	g_agent = spawn(aargv, alog);
+	for (i = 0; i < 500 && !node_ready(c); i++)
+		usleep(20000);
+	if (i == 500) {
+		fprintf(stderr, "agent did not register (see %s)\n", alog);
+		exit(1);
+	}
+	curl_easy_cleanup(c);
+}
+
+/* Containers still running under the agent: SIGKILL their process groups. */
+static void kill_leftovers(void)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd,
+		 "find %s/agent/pods -name state.json 2>/dev/null | while read f; do "
+		 "d=$(dirname \"$f\"); [ -e \"$d/exit.json\" ] && continue; "
+		 "p=$(sed -n 's/.*\"pgid\": *\\([0-9]*\\).*/\\1/p' \"$f\"); "
+		 "[ -n \"$p\" ] && kill -9 -- -$p 2>/dev/null; done",
+		 g_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not look for leftover containers\n");
+}
+
+static void stop(void)
+{
+	kill(g_agent, SIGTERM);
+	waitpid(g_agent, NULL, 0);
+	kill_leftovers();
+	kill(g_server, SIGTERM);
+	waitpid(g_server, NULL, 0);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", g_dir);
+}
+
+/* ---- the watch: counts pods of the current run that finished ------------------- */
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
+static char g_ns[64];	     /* namespace of the current run */
+static uint8_t *g_finished;  /* per job: 0, 1 Succeeded, 2 Failed */
+static int g_done, g_failed; /* guarded by g_mu, as the two above */
+static char g_first_failure[512];
+static volatile bool g_stop_watch;
+static bool g_delete = true; /* delete pods once finished */
+static int *g_reap;	     /* finished jobs to delete: a ring of indexes */
+static int g_reap_head, g_reap_tail;
+
+typedef struct watch_buf {
+	char *data;
+	size_t len, cap;
+} watch_buf;
+
+static void on_event(const char *line)
+{
+	json_t *ev = json_loads(line, 0, NULL);
+	json_t *obj = json_object_get(ev, "object");
+	json_t *md = json_object_get(obj, "metadata");
+	const char *name = json_string_value(json_object_get(md, "name"));
+	const char *phase =
+	    json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
+	int i;
+	if (name && phase && sscanf(name, "job-%d", &i) == 1 && i >= 0 && i < MAX_JOBS &&
+	    (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
+		pthread_mutex_lock(&g_mu);
+		const char *ns = json_string_value(json_object_get(md, "namespace"));
+		if (ns && !strcmp(ns, g_ns) && g_finished && !g_finished[i]) {
+			bool ok = !strcmp(phase, "Succeeded");
+			g_finished[i] = ok ? 1 : 2;
+			g_done++;
+			if (g_reap)
+				g_reap[g_reap_tail++ % MAX_JOBS] = i;
+			if (!ok && !g_failed++) {
+				const char *msg = json_string_value(
+				    json_object_get(json_object_get(obj, "status"), "message"));
+				snprintf(g_first_failure, sizeof g_first_failure, "%s: %s", name,
+					 msg ? msg : "(no message)");
+			}
+			pthread_cond_broadcast(&g_cv);
+		}
+		pthread_mutex_unlock(&g_mu);
+	}
+	json_decref(ev);
+}
+
+static size_t on_watch(char *p, size_t sz, size_t n, void *ud)
+{
+	watch_buf *w = ud;
+	size_t len = sz * n;
+	if (w->len + len + 1 > w->cap) {
+		w->cap = (w->len + len + 1) * 2;
+		w->data = realloc(w->data, w->cap);
+	}
+	memcpy(w->data + w->len, p, len);
+	w->len += len;
+	w->data[w->len] = '\0';
+	char *start = w->data, *nl;
+	while ((nl = memchr(start, '\n', w->len - (size_t)(start - w->data)))) {
+		*nl = '\0';
+		on_event(start);
+		start = nl + 1;
+	}
+	w->len -= (size_t)(start - w->data);
+	memmove(w->data, start, w->len);
+	return len;
+}
+
+static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	return g_stop_watch; /* non-zero aborts the transfer */
+}
+
+static void *watch_main(void *arg)
+{
+	char *url = arg;
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	watch_buf w = {0};
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_watch);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	CURLcode rc = curl_easy_perform(c);
+	if (!g_stop_watch)
+		fprintf(stderr, "watch ended early: %s\n", curl_easy_strerror(rc));
+	curl_easy_cleanup(c);
+	free(w.data);
+	free(url);
+	return NULL;
+}
+
+/* Delete finished pods as the watch reports them, until the run ends. */
+static void *reaper_main(void *arg)
+{
+	CURL *c = new_handle();
+	char path[256];
+	for (;;) {
+		pthread_mutex_lock(&g_mu);
+		while (g_reap_head == g_reap_tail && !g_stop_watch)
+			pthread_cond_wait(&g_cv, &g_mu);
+		if (g_reap_head == g_reap_tail) {
+			pthread_mutex_unlock(&g_mu);
+			break;
+		}
+		int i = g_reap[g_reap_head++ % MAX_JOBS];
+		snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/job-%d", g_ns, i);
+		pthread_mutex_unlock(&g_mu);
+		http(c, "DELETE", path,
+		     "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":0}",
+		     NULL);
+	}
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+/* Create the run's namespace and open its pod watch from the list's
+ * resourceVersion. */
+static pthread_t g_reaper;
+
+static pthread_t begin_run(const char *ns, int n)
+{
+	CURL *c = new_handle();
+	char body[256], path[256];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
+		 ns);
+	http(c, "POST", "/api/v1/namespaces", body, NULL);
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
+	sink s = {0};
+	http(c, "GET", path, NULL, &s);
+	json_t *list = json_loads(s.data ? s.data : "", 0, NULL);
+	const char *rv = json_string_value(
+	    json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
+	char *url = malloc(512);
+	snprintf(url, 512, "%s/api/v1/namespaces/%s/pods?watch=true&resourceVersion=%s", g_base, ns,
+		 rv ? rv : "0");
+	json_decref(list);
+	free(s.data);
+	curl_easy_cleanup(c);
+	pthread_mutex_lock(&g_mu);
+	snprintf(g_ns, sizeof g_ns, "%s", ns);
+	free(g_finished);
+	g_finished = calloc((size_t)n, 1);
+	g_done = g_failed = 0;
+	g_first_failure[0] = '\0';
+	free(g_reap);
+	g_reap = g_delete ? calloc(MAX_JOBS, sizeof *g_reap) : NULL;
+	g_reap_head = g_reap_tail = 0;
+	pthread_mutex_unlock(&g_mu);
+	g_stop_watch = false;
+	if (g_delete)
+		pthread_create(&g_reaper, NULL, reaper_main, NULL);
+	pthread_t t;
+	pthread_create(&t, NULL, watch_main, url);
+	usleep(200000); /* let the watch connect */
+	return t;
+}
+
+static void end_run(pthread_t watcher)
+{
+	pthread_mutex_lock(&g_mu);
+	g_stop_watch = true;
+	pthread_cond_broadcast(&g_cv);
+	pthread_mutex_unlock(&g_mu);
+	pthread_join(watcher, NULL);
+	if (g_delete)
+		pthread_join(g_reaper, NULL);
+}
+
+/* Wait until at least `want` jobs finished or the deadline; returns the count. */
+static int wait_done(int want, double deadline)
+{
+	pthread_mutex_lock(&g_mu);
+	while (g_done < want && now_s() < deadline) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&g_cv, &g_mu, &ts);
+	}
+	int d = g_done;
+	pthread_mutex_unlock(&g_mu);
+	return d;
+}
+
+static bool create_job(CURL *c, const char *ns, int i, bool bound)
+{
+	char body[1024], path[256];
+	snprintf(body, sizeof body,
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"job-%d\"},"
+		 "\"spec\":{%s\"restartPolicy\":\"Never\",\"terminationGracePeriodSeconds\":0,"
+		 "\"containers\":[{\"name\":\"main\",\"image\":\"busybox\",\"command\":[\"true\"],"
+		 "\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\"}}}]}}",
+		 i, bound ? "\"nodeName\":\"" NODE "\"," : "");
+	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
+	long code = http(c, "POST", path, body, NULL);
+	if (code != 201)
+		fprintf(stderr, "create job-%d: HTTP %ld\n", i, code);
+	return code == 201;
+}
+
+/* ---- the two ways of feeding Wharf ------------------------------------------------ */
+
+typedef struct run_result {
+	double submit_s, done_s;
+	int done, failed;
+} run_result;
+
+typedef struct creator {
+	const char *ns;
+	int from, to; /* [from, to) */
+	int made;
+} creator;
+
+static void *creator_main(void *arg)
+{
+	creator *cr = arg;
+	CURL *c = new_handle();
+	for (int i = cr->from; i < cr->to; i++)
+		cr->made += create_job(c, cr->ns, i, false);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static run_result run_scheduler(int n)
+{
+	const char *ns = "bench-scheduler";
+	pthread_t w = begin_run(ns, n);
+	creator crs[CREATORS];
+	pthread_t th[CREATORS];
+	double t0 = now_s();
+	for (int k = 0; k < CREATORS; k++) {
+		crs[k] =
+		    (creator){.ns = ns, .from = n * k / CREATORS, .to = n * (k + 1) / CREATORS};
+		pthread_create(&th[k], NULL, creator_main, &crs[k]);
+	}
+	int made = 0;
+	for (int k = 0; k < CREATORS; k++) {
+		pthread_join(th[k], NULL);
+		made += crs[k].made;
+	}
+	run_result r = {.submit_s = now_s() - t0};
+	r.done = wait_done(made, now_s() + g_timeout_s);
+	r.done_s = now_s() - t0;
+	pthread_mutex_lock(&g_mu);
+	r.failed = g_failed;
+	pthread_mutex_unlock(&g_mu);
+	end_run(w);
+	return r;
+}
+
+static run_result run_paced(int n)
+{
+	const char *ns = "bench-paced";
+	pthread_t w = begin_run(ns, n);
+	CURL *c = new_handle();
+	double t0 = now_s(), deadline = t0 + g_timeout_s;
+	int made = 0;
+	while (made < n && now_s() < deadline) {
+		/* At most GPUS unfinished pods: wait for room, then fill it. */
+		int done = wait_done(made - GPUS + 1, deadline);
+		while (made < n && made - done < GPUS)
+			made += create_job(c, ns, made, true) ? 1 : 0;
+	}
+	run_result r = {.submit_s = now_s() - t0};
+	r.done = wait_done(made, deadline);
+	r.done_s = now_s() - t0;
+	pthread_mutex_lock(&g_mu);
+	r.failed = g_failed;
+	pthread_mutex_unlock(&g_mu);
+	curl_easy_cleanup(c);
+	end_run(w);
+	return r;
+}
+
+static void print_run(const char *label, int n, run_result r)
+{
+	printf("wharf (%s): %d/%d jobs done in %.2f s (submitted in %.2f s), jobs/s %.1f, "
+	       "failed %d\n",
+	       label, r.done, n, r.done_s, r.submit_s, r.done_s > 0 ? r.done / r.done_s : 0.0,
+	       r.failed);
+	if (r.failed)
+		printf("  first failure: %s\n", g_first_failure);
+	fflush(stdout);
+}
+
+/* ---- Slurm ------------------------------------------------------------------------ */
+
+/* Run the Slurm peer; its done time in *done_s. false (and a reason
+ * printed) when it could not run. */
+static bool run_slurm(const char *script, int n, double *done_s)
+{
+	if (access(script, R_OK) != 0) {
+		printf("slurm: not run: %s is missing\n", script);
+		return false;
+	}
+	if (geteuid() != 0) {
+		printf("slurm: not run: run.sh needs root\n");
+		return false;
+	}
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "N=%d bash '%s' 2>&1", n, script);
+	printf("slurm: running %s (N=%d; installs slurm-wlm if missing)\n", script, n);
+	fflush(stdout);
+	FILE *p = popen(cmd, "r");
+	if (!p) {
+		printf("slurm: not run: cannot start %s\n", script);
+		return false;
+	}
+	char line[2048];
+	bool got = false;
+	while (fgets(line, sizeof line, p)) {
+		int jobs;
+		double submit, done;
+		printf("  | %s", line);
+		fflush(stdout);
+		if (sscanf(line, "slurm: submit %d jobs %lf s, all done %lf s", &jobs, &submit,
+			   &done) == 3) {
+			*done_s = done;
+			got = true;
+		}
+	}
+	int st = pclose(p);
+	if (!got) {
+		printf("slurm: did not finish (exit status %d): see its output above\n",
+		       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = "build/release/wharf", *mode = "both", *slurm = DEFAULT_SLURM;
+	int n = 2000;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--wharf") && i + 1 < argc)
+			bin = argv[++i];
+		else if (!strcmp(argv[i], "--jobs") && i + 1 < argc)
+			n = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+			mode = argv[++i];
+		else if (!strcmp(argv[i], "--slurm") && i + 1 < argc)
+			slurm = argv[++i];
+		else if (!strcmp(argv[i], "--no-slurm"))
+			slurm = NULL;
+		else if (!strcmp(argv[i], "--keep"))
+			g_delete = false;
+		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+			g_timeout_s = atof(argv[++i]);
+		else {
+			fprintf(stderr,
+				"usage: %s [--wharf BIN] [--jobs N] [--mode scheduler|paced|both] "
+				"[--slurm PATH | --no-slurm] [--keep] [--timeout S]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	bool sched = !strcmp(mode, "scheduler") || !strcmp(mode, "both");
+	bool paced = !strcmp(mode, "paced") || !strcmp(mode, "both");
+	if (n < 1 || n > MAX_JOBS || (!sched && !paced)) {
+		fprintf(stderr, "--jobs must be 1..%d and --mode scheduler, paced or both\n",
+			MAX_JOBS);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_ALL);
+	start(bin);
+	printf("side by side with Slurm: %d one-GPU jobs of `true` on one node of %d GPUs "
+	       "(%s, %ld CPUs)\n",
+	       n, GPUS, bin, sysconf(_SC_NPROCESSORS_ONLN));
+	fflush(stdout);
+	run_result rs = {0}, rp = {0};
+	if (sched) {
+		rs = run_scheduler(n);
+		print_run("scheduler: all submitted at once, held Pending until a GPU frees", n,
+			  rs);
+	}
+	if (paced) {
+		rp = run_paced(n);
+		print_run("paced: nodeName set, at most 8 unfinished", n, rp);
+	}
+	stop();
+	free(g_finished);
+	free(g_reap);
+
+	double slurm_s = 0;
+	bool have_slurm = slurm && run_slurm(slurm, n, &slurm_s);
+	printf("\nsummary (%d jobs, 8 GPUs):\n", n);
+	if (sched)
+		printf("  wharf scheduler %8.2f s%s\n", rs.done_s,
+		       rs.done == n && !rs.failed ? "" : "  (incomplete)");
+	if (paced)
+		printf("  wharf paced     %8.2f s%s\n", rp.done_s,
+		       rp.done == n && !rp.failed ? "" : "  (incomplete)");
+	if (have_slurm) {
+		printf("  slurm           %8.2f s\n", slurm_s);
+		if (sched && rs.done_s > 0)
+			printf("  ratio slurm / wharf scheduler: %.1fx\n", slurm_s / rs.done_s);
+		if (paced && rp.done_s > 0)
+			printf("  ratio slurm / wharf paced:     %.1fx\n", slurm_s / rp.done_s);
+	} else {
+		printf("  slurm           not measured (see above)\n");
+	}
+	curl_global_cleanup();
+	return 0;
+}
