@@ -144,7 +144,9 @@ int wf_agent_build_env(wf_agent *a, const json_t *pod, const json_t *ctr, const 
 	json_object_set_new(vars, "PATH",
 			    json_string(path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
 						      "/usr/bin:/sbin:/bin"));
-	json_object_set_new(vars, "HOSTNAME", json_string(name ? name : ""));
+	/* The pod's hostname: spec.hostname when set (Indexed Jobs), else its name. */
+	const char *host = wf__str(json_object_get(pod, "spec"), "hostname");
+	json_object_set_new(vars, "HOSTNAME", json_string(host && host[0] ? host : name ? name : ""));
 	int rc = 0;
 	size_t i;
 	json_t *e;

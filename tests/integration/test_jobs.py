@@ -228,8 +228,8 @@ def test_indexed_gpu_job(cluster, agent, ns):
         log = cluster.kubectl("logs", "-n", NS, md["name"]).stdout.strip()
         got = dict(kv.split("=", 1) for kv in log.split())
         assert got["index"] == ix
-        # The agent sets HOSTNAME to the pod's name, which starts with it.
-        assert got["host"].startswith("%s-%s-" % (name, ix))
+        # HOSTNAME is the pod's hostname, <job>-<index>, as in Kubernetes.
+        assert got["host"] == "%s-%s" % (name, ix)
         assert got["gpu"]
         seen.add(int(ix))
     assert seen == {0, 1, 2, 3}
