@@ -8,36 +8,7 @@
  * field, leave the output empty and never crash. Also the library's own
  * validation of specs built by hand: a rejected spec changes nothing.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <jansson.h>
-
-#include "lib/wf_mem.h"
-#include "scheduler/convert.h"
-#include "scheduler/sched.h"
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-static json_t *J(const char *src)
-{
-	char *t = wf_xstrdup(src);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	json_error_t e;
-	json_t *j = json_loads(t, JSON_DECODE_ANY, &e);
-	if (!j)
-		fail_msg("bad JSON %s: %s", t, e.text);
-	free(t);
-	return j;
-}
+#include "sched_fixtures.h"
 
 static int64_t req_of(const wf_sched_pod_spec *sp, const char *name)
 {

@@ -10,140 +10,7 @@
  * Nodes and pods are built from Kubernetes JSON (single quotes stand for
  * double quotes) through convert.c, as the driver will.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <jansson.h>
-
-#include "lib/wf_mem.h"
-#include "scheduler/convert.h"
-#include "scheduler/sched.h"
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- helpers --------------------------------------------------------------------- */
-
-static json_t *J(const char *src)
-{
-	char *t = wf_xstrdup(src);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	json_error_t e;
-	json_t *j = json_loads(t, 0, &e);
-	if (!j)
-		fail_msg("bad JSON %s: %s", t, e.text);
-	free(t);
-	return j;
-}
-
-static void add_node(wf_sched *s, const char *js)
-{
-	json_t *j = J(js);
-	wf_sched_node_spec sp;
-	wf_err err = {0};
-	int rc = wf_sched_node_from_json(j, &sp, &err);
-	if (rc)
-		fail_msg("node_from_json: %s", err.msg);
-	rc = wf_sched_node_upsert(s, &sp, &err);
-	if (rc)
-		fail_msg("node_upsert: %s", err.msg);
-	wf_sched_node_spec_release(&sp);
-	json_decref(j);
-}
-
-/* A Ready node with cpu cores, memory GiB, GPUs, extra labels ("'k':'v'")
- * and a taints array ("[...]" or ""). */
-static void node(wf_sched *s, const char *name, int cpu, int mem, int gpus, const char *labels,
-		 const char *taints)
-{
-	char js[2048], gpu[64] = "";
-	if (gpus)
-		snprintf(gpu, sizeof(gpu), ",'nvidia.com/gpu':'%d'", gpus);
-	snprintf(js, sizeof(js),
-		 "{'metadata':{'name':'%s','labels':{'kubernetes.io/hostname':'%s'%s%s}},"
-		 "'spec':{%s%s},"
-		 "'status':{'allocatable':{'cpu':'%d','memory':'%dGi','pods':'110'%s},"
-		 "'conditions':[{'type':'Ready','status':'True'}]}}",
-		 name, name, labels && *labels ? "," : "", labels ? labels : "",
-		 taints && *taints ? "'taints':" : "", taints ? taints : "", cpu, mem, gpu);
-	add_node(s, js);
-}
-
-static void add_pod(wf_sched *s, const char *js)
-{
-	json_t *j = J(js);
-	wf_sched_pod_spec sp;
-	wf_err err = {0};
-	int rc = wf_sched_pod_from_json(j, &sp, &err);
-	if (rc)
-		fail_msg("pod_from_json: %s", err.msg);
-	rc = wf_sched_pod_upsert(s, &sp, &err);
-	if (rc)
-		fail_msg("pod_upsert: %s", err.msg);
-	wf_sched_pod_spec_release(&sp);
-	json_decref(j);
-}
-
-/* A pending pod requesting cpu (millicores) and GPUs, with extra spec fields. */
-static void pod(wf_sched *s, const char *name, int cpu_m, int gpus, const char *spec_extra)
-{
-	char js[4096];
-	char gpu[64] = "";
-	if (gpus)
-		snprintf(gpu, sizeof(gpu), ",'nvidia.com/gpu':'%d'", gpus);
-	snprintf(
-	    js, sizeof(js),
-	    "{'metadata':{'name':'%s','namespace':'default'},"
-	    "'spec':{'containers':[{'name':'c','resources':{'requests':{'cpu':'%dm'%s}}}]%s%s}}",
-	    name, cpu_m, gpu, spec_extra && *spec_extra ? "," : "", spec_extra ? spec_extra : "");
-	add_pod(s, js);
-}
-
-/* Filter status of pod on node, with the reasons. */
-static int explain(wf_sched *s, const char *pod_name, const char *node_name, char *why, size_t len)
-{
-	wf_buf b;
-	wf_buf_init(&b);
-	int rc = wf_sched_explain(s, "default", pod_name, node_name, &b);
-	snprintf(why, len, "%s", b.data ? b.data : "");
-	wf_buf_free(&b);
-	return rc;
-}
-
-static int run(wf_sched *s, int64_t now, wf_sched_decision *out, size_t max)
-{
-	int n = wf_sched_schedule(s, now, out, max);
-	assert_true(n >= 0);
-	return n;
-}
-
-static const wf_sched_decision *find(const wf_sched_decision *d, int n, const char *name,
-				     wf_sched_decision_kind kind)
-{
-	for (int i = 0; i < n; i++)
-		if (d[i].kind == kind && strcmp(d[i].name, name) == 0)
-			return &d[i];
-	return NULL;
-}
-
-static int setup(void **state)
-{
-	*state = wf_sched_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	wf_sched_free(*state);
-	return 0;
-}
+#include "sched_fixtures.h"
 
 /* ---- NodeResourcesFit ---------------------------------------------------------- */
 
@@ -511,14 +378,6 @@ static void test_affinity_operators(void **state)
 /* ---- fast path == reference on random clusters ------------------------------------- */
 
 static uint64_t rng = 88172645463325252ull;
-static uint32_t rnd(uint32_t n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng % n);
-}
-
 /* For random pods on a random cluster: a BIND goes to a node the reference
  * filter accepts at that moment; UNSCHEDULABLE means no node accepted it.
  * GPUs are never over-committed. */
@@ -530,22 +389,22 @@ static void test_fast_path_matches_reference(void **state)
 				       "[{'key':'spot','effect':'PreferNoSchedule'}]"};
 	for (int round = 0; round < 6; round++) {
 		wf_sched *s = wf_sched_new(NULL);
-		int nn = 20 + (int)rnd(40);
+		int nn = 20 + (int)rnd(&rng, 40);
 		for (int i = 0; i < nn; i++) {
 			char name[16], labels[128];
 			snprintf(name, sizeof(name), "n%d", i);
-			snprintf(labels, sizeof(labels), "'zone':'%s'", zones[rnd(3)]);
-			int gpus = rnd(3) == 0 ? 0 : (int)(1 + rnd(8));
-			node(s, name, 4 + (int)rnd(60), 16 + (int)rnd(200), gpus, labels,
-			     taints[rnd(3)]);
+			snprintf(labels, sizeof(labels), "'zone':'%s'", zones[rnd(&rng, 3)]);
+			int gpus = rnd(&rng, 3) == 0 ? 0 : (int)(1 + rnd(&rng, 8));
+			node(s, name, 4 + (int)rnd(&rng, 60), 16 + (int)rnd(&rng, 200), gpus,
+			     labels, taints[rnd(&rng, 3)]);
 		}
 		for (int i = 0; i < 300; i++) {
 			char name[16], extra[512] = "";
 			snprintf(name, sizeof(name), "p%d", i);
-			switch (rnd(5)) {
+			switch (rnd(&rng, 5)) {
 			case 0:
 				snprintf(extra, sizeof(extra), "'nodeSelector':{'zone':'%s'}",
-					 zones[rnd(3)]);
+					 zones[rnd(&rng, 3)]);
 				break;
 			case 1:
 				snprintf(extra, sizeof(extra),
@@ -556,12 +415,13 @@ static void test_fast_path_matches_reference(void **state)
 				    extra, sizeof(extra),
 				    REQ("{'matchExpressions':[{'key':'zone','operator':'NotIn',"
 					"'values':['%s']}]}"),
-				    zones[rnd(3)]);
+				    zones[rnd(&rng, 3)]);
 				break;
 			default:
 				break;
 			}
-			pod(s, name, 100 + (int)rnd(8000), rnd(2) ? (int)rnd(5) : 0, extra);
+			pod(s, name, 100 + (int)rnd(&rng, 8000),
+			    rnd(&rng, 2) ? (int)rnd(&rng, 5) : 0, extra);
 		}
 		wf_sched_decision d[64];
 		int binds = 0, unsched = 0;
@@ -622,7 +482,7 @@ static void test_gpu_never_overcommitted(void **state)
 		for (int i = 0; i < 40; i++) {
 			char name[32];
 			snprintf(name, sizeof(name), "r%d-%d", round, i);
-			pod(s, name, 10, 1 + (int)rnd(4), "");
+			pod(s, name, 10, 1 + (int)rnd(&rng, 4), "");
 		}
 		int n;
 		int64_t t = 1000 + round * 100000;
@@ -630,10 +490,10 @@ static void test_gpu_never_overcommitted(void **state)
 			for (int i = 0; i < n; i++) {
 				if (d[i].kind == WF_SCHED_DEC_BIND) {
 					live++;
-					if (rnd(2))
+					if (rnd(&rng, 2))
 						assert_int_equal(
 						    wf_sched_bound(s, d[i].ns, d[i].name, NULL), 0);
-					else if (rnd(4) == 0)
+					else if (rnd(&rng, 4) == 0)
 						assert_int_equal(wf_sched_bind_failed(s, d[i].ns,
 										      d[i].name, t,
 										      NULL),
@@ -651,7 +511,7 @@ static void test_gpu_never_overcommitted(void **state)
 		}
 		/* Delete a random third of the pods of this round. */
 		for (int i = 0; i < 40; i++) {
-			if (rnd(3))
+			if (rnd(&rng, 3))
 				continue;
 			char name[32];
 			snprintf(name, sizeof(name), "r%d-%d", round, i);

@@ -7,228 +7,10 @@
  * binds or expires), no second preemption while victims terminate, gang
  * preemptors, and preemptionPolicy Never.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <jansson.h>
-
-#include "lib/wf_mem.h"
-#include "scheduler/convert.h"
-#include "scheduler/sched.h"
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- helpers --------------------------------------------------------------------- */
-
-#define HELPER static __attribute__((unused))
-
-HELPER json_t *J(const char *src)
-{
-	char *t = wf_xstrdup(src);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	json_error_t e;
-	json_t *j = json_loads(t, 0, &e);
-	if (!j)
-		fail_msg("bad JSON %s: %s", t, e.text);
-	free(t);
-	return j;
-}
-
-HELPER void add_node(wf_sched *s, const char *js)
-{
-	json_t *j = J(js);
-	wf_sched_node_spec sp;
-	wf_err err = {0};
-	int rc = wf_sched_node_from_json(j, &sp, &err);
-	if (rc)
-		fail_msg("node_from_json: %s", err.msg);
-	rc = wf_sched_node_upsert(s, &sp, &err);
-	if (rc)
-		fail_msg("node_upsert: %s", err.msg);
-	wf_sched_node_spec_release(&sp);
-	json_decref(j);
-}
-
-/* A Ready node with cpu cores, memory GiB, GPUs, extra labels ("'k':'v'")
- * and a taints array ("[...]" or ""). */
-HELPER void node(wf_sched *s, const char *name, int cpu, int mem, int gpus, const char *labels,
-		 const char *taints)
-{
-	char js[2048], gpu[64] = "";
-	if (gpus)
-		snprintf(gpu, sizeof(gpu), ",'nvidia.com/gpu':'%d'", gpus);
-	snprintf(js, sizeof(js),
-		 "{'metadata':{'name':'%s','labels':{'kubernetes.io/hostname':'%s'%s%s}},"
-		 "'spec':{%s%s},"
-		 "'status':{'allocatable':{'cpu':'%d','memory':'%dGi','pods':'110'%s},"
-		 "'conditions':[{'type':'Ready','status':'True'}]}}",
-		 name, name, labels && *labels ? "," : "", labels ? labels : "",
-		 taints && *taints ? "'taints':" : "", taints ? taints : "", cpu, mem, gpu);
-	add_node(s, js);
-}
-
-HELPER void add_pod(wf_sched *s, const char *js)
-{
-	json_t *j = J(js);
-	wf_sched_pod_spec sp;
-	wf_err err = {0};
-	int rc = wf_sched_pod_from_json(j, &sp, &err);
-	if (rc)
-		fail_msg("pod_from_json: %s", err.msg);
-	rc = wf_sched_pod_upsert(s, &sp, &err);
-	if (rc)
-		fail_msg("pod_upsert: %s", err.msg);
-	wf_sched_pod_spec_release(&sp);
-	json_decref(j);
-}
-
-/* A pending pod requesting cpu (millicores) and GPUs, with extra spec fields. */
-HELPER void pod(wf_sched *s, const char *name, int cpu_m, int gpus, const char *spec_extra)
-{
-	char js[4096];
-	char gpu[64] = "";
-	if (gpus)
-		snprintf(gpu, sizeof(gpu), ",'nvidia.com/gpu':'%d'", gpus);
-	snprintf(
-	    js, sizeof(js),
-	    "{'metadata':{'name':'%s','namespace':'default'},"
-	    "'spec':{'containers':[{'name':'c','resources':{'requests':{'cpu':'%dm'%s}}}]%s%s}}",
-	    name, cpu_m, gpu, spec_extra && *spec_extra ? "," : "", spec_extra ? spec_extra : "");
-	add_pod(s, js);
-}
-
-/* Filter status of pod on node, with the reasons. */
-HELPER int explain(wf_sched *s, const char *pod_name, const char *node_name, char *why, size_t len)
-{
-	wf_buf b;
-	wf_buf_init(&b);
-	int rc = wf_sched_explain(s, "default", pod_name, node_name, &b);
-	snprintf(why, len, "%s", b.data ? b.data : "");
-	wf_buf_free(&b);
-	return rc;
-}
-
-HELPER int run(wf_sched *s, int64_t now, wf_sched_decision *out, size_t max)
-{
-	int n = wf_sched_schedule(s, now, out, max);
-	assert_true(n >= 0);
-	return n;
-}
-
-HELPER const wf_sched_decision *find(const wf_sched_decision *d, int n, const char *name,
-				     wf_sched_decision_kind kind)
-{
-	for (int i = 0; i < n; i++)
-		if (d[i].kind == kind && strcmp(d[i].name, name) == 0)
-			return &d[i];
-	return NULL;
-}
-
-static int setup(void **state)
-{
-	*state = wf_sched_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	wf_sched_free(*state);
-	return 0;
-}
-
-/* Run one cycle and return the node the single decision binds to. */
-HELPER const char *place(wf_sched *s, int64_t now)
-{
-	static char buf[64];
-	wf_sched_decision d[4];
-	int n = run(s, now, d, 1);
-	assert_int_equal(n, 1);
-	if (d[0].kind != WF_SCHED_DEC_BIND)
-		fail_msg("%s not bound: %s", d[0].name, d[0].message ? d[0].message : "");
-	snprintf(buf, sizeof(buf), "%s", d[0].node);
-	return buf;
-}
-
-HELPER void bound_gpus(wf_sched *s, const char *name, const char *nodename, int gpus)
-{
-	char js[512];
-	snprintf(js, sizeof(js),
-		 "{'metadata':{'name':'%s'},'spec':{'nodeName':'%s','containers':[{'resources':"
-		 "{'limits':{'nvidia.com/gpu':'%d'}}}]}}",
-		 name, nodename, gpus);
-	add_pod(s, js);
-}
-
-HELPER wf_sched_pod_state state_of(wf_sched *s, const char *name)
-{
-	wf_sched_pod_info info;
-	wf_sched_pod_info_get(s, "default", name, &info);
-	return info.state;
-}
-
-HELPER uint32_t attempts_of(wf_sched *s, const char *name)
-{
-	wf_sched_pod_info info;
-	assert_true(wf_sched_pod_info_get(s, "default", name, &info));
-	return info.attempts;
-}
-
-HELPER void prio_pod(wf_sched *s, const char *name, int prio, const char *created, int cpu_m)
-{
-	char js[512];
-	snprintf(js, sizeof(js),
-		 "{'metadata':{'name':'%s','creationTimestamp':'%s'},'spec':{'priority':%d,"
-		 "'containers':[{'resources':{'requests':{'cpu':'%dm'}}}]}}",
-		 name, created, prio, cpu_m);
-	add_pod(s, js);
-}
-
-/* A member of group g requesting GPUs. */
-HELPER void member(wf_sched *s, const char *name, const char *g, int gpus, const char *created)
-{
-	char js[512];
-	snprintf(js, sizeof(js),
-		 "{'metadata':{'name':'%s','creationTimestamp':'%s','labels':{"
-		 "'scheduling.x-k8s.io/pod-group':'%s'}},'spec':{'containers':[{'resources':{"
-		 "'limits':{'nvidia.com/gpu':'%d'}}}]}}",
-		 name, created, g, gpus);
-	add_pod(s, js);
-}
-
-HELPER void group(wf_sched *s, const char *name, int min, int timeout)
-{
-	wf_sched_group_spec g = {
-	    .ns = "default", .name = name, .min_member = min, .timeout_s = timeout};
-	wf_err err = {0};
-	if (wf_sched_group_upsert(s, &g, &err))
-		fail_msg("group: %s", err.msg);
-}
-
-HELPER int count(const wf_sched_decision *d, int n, wf_sched_decision_kind kind)
-{
-	int c = 0;
-	for (int i = 0; i < n; i++)
-		c += d[i].kind == kind;
-	return c;
-}
-
-HELPER int64_t gpus_used(wf_sched *s, const char *nodename)
-{
-	int64_t a, u;
-	assert_true(wf_sched_node_usage(s, nodename, "nvidia.com/gpu", &a, &u));
-	return u;
-}
+#include "sched_fixtures.h"
 
 /* A pod bound to node with cpu cores and a priority (and maybe a group). */
-HELPER void victim(wf_sched *s, const char *name, const char *nodename, int cpu, int prio,
+static void victim(wf_sched *s, const char *name, const char *nodename, int cpu, int prio,
 		   const char *grp)
 {
 	char js[512], labels[128] = "";
@@ -242,7 +24,7 @@ HELPER void victim(wf_sched *s, const char *name, const char *nodename, int cpu,
 	add_pod(s, js);
 }
 
-HELPER void preemptor(wf_sched *s, const char *name, int cpu, int prio, const char *extra)
+static void preemptor(wf_sched *s, const char *name, int cpu, int prio, const char *extra)
 {
 	char js[512];
 	snprintf(js, sizeof(js),
@@ -253,7 +35,7 @@ HELPER void preemptor(wf_sched *s, const char *name, int cpu, int prio, const ch
 }
 
 /* The PREEMPT decision for pod, with its victims sorted by name into buf. */
-HELPER const wf_sched_decision *preempt_of(const wf_sched_decision *d, int n, const char *name,
+static const wf_sched_decision *preempt_of(const wf_sched_decision *d, int n, const char *name,
 					   char *victims, size_t len)
 {
 	const wf_sched_decision *p = find(d, n, name, WF_SCHED_DEC_PREEMPT);
