@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "controllers/controllers.h"
 #include "lib/wf_mem.h"
+#include "lib/wf_fs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,21 +42,6 @@ static void wf__usage(FILE *f)
 		   "                   [--gpus COUNT:PRODUCT[:MIB]] [--nvml-lib PATH] [--node-ip IP]\n"
 		   "                   [--port PORT] [--restart-backoff MS] [--log-max-bytes N]\n"
 		   "       wharf version\n");
-}
-
-static int wf__mkdirs(const char *dir)
-{
-	char *p = wf_xstrdup(dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	}
-	int rc = mkdir(p, 0755);
-	free(p);
-	return rc < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void wf__write_kubeconfig(const char *dir, const char *host, int port)
@@ -166,7 +152,7 @@ static int wf__cmd_server(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (wf__mkdirs(data_dir) < 0) {
+	if (wf_mkdirs(data_dir) < 0) {
 		fprintf(stderr, "wharf: cannot create data dir %s: %s\n", data_dir,
 			strerror(errno));
 		return 1;

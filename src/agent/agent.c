@@ -4,6 +4,7 @@
  */
 #include "agent/agent_internal.h"
 #include "lib/wf_time.h"
+#include "lib/wf_fs.h"
 
 #include <errno.h>
 #include <event2/thread.h>
@@ -412,21 +413,6 @@ static void *wf__watch_main(void *arg)
 
 /* ---- run ------------------------------------------------------------------------- */
 
-static int wf__mkdirs(const char *dir)
-{
-	char *p = wf_xstrdup(dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	}
-	int rc = mkdir(p, 0755);
-	free(p);
-	return rc < 0 && errno != EEXIST ? -1 : 0;
-}
-
 int wf_agent_run(const wf_agent_options *o)
 {
 	wf_agent *a = wf_xcalloc(1, sizeof *a);
@@ -436,12 +422,12 @@ int wf_agent_run(const wf_agent_options *o)
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	a->cache = json_object();
-	if (wf__mkdirs(o->data_dir) < 0) {
+	if (wf_mkdirs(o->data_dir) < 0) {
 		wf__log("cannot create %s: %s", o->data_dir, strerror(errno));
 		goto out;
 	}
 	a->pods_dir = wf_xasprintf("%s/pods", o->data_dir);
-	wf__mkdirs(a->pods_dir);
+	wf_mkdirs(a->pods_dir);
 
 	char why[256] = "";
 	a->cgroups = wf_cgroups_detect(o->cgroup_root, why, sizeof why);

@@ -14,6 +14,7 @@
 #include "agent/agent_internal.h"
 #include "agent/probe.h"
 #include "lib/wf_quantity.h"
+#include "lib/wf_fs.h"
 #include "lib/wf_time.h"
 
 #include <dirent.h>
@@ -50,21 +51,6 @@ char *wf_agent_attempt_dir(const wf_agent *a, const char *uid, const char *ctr, 
 static void wf__cgroup_name(const wf_pod_rt *r, const wf_ctr_rt *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "pod%s/%s", r->uid, c->name);
-}
-
-static int wf__mkdirs(const char *dir)
-{
-	char *p = wf_xstrdup(dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	}
-	int rc = mkdir(p, 0755);
-	free(p);
-	return rc < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int wf__rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -266,7 +252,7 @@ static void wf__reject(wf_agent *a, wf_pod_rt *r, const char *reason, const char
 static void wf__save_pod(wf_agent *a, wf_pod_rt *r)
 {
 	char *dir = wf_xasprintf("%s/%s", a->pods_dir, r->uid);
-	wf__mkdirs(dir);
+	wf_mkdirs(dir);
 	char *path = wf_xasprintf("%s/pod.json", dir);
 	char *tmp = wf_xasprintf("%s.tmp", path);
 	if (json_dump_file(r->pod, tmp, JSON_COMPACT) == 0)

@@ -85,14 +85,9 @@ static void wf__nonneg(const json_t *spec, const char *key, wf_causes *c, bool p
 
 static void wf__job_validate(const json_t *obj, const json_t *old, wf_causes *c)
 {
-	json_t *spec = json_object_get(obj, "spec");
-	if (!json_is_object(spec)) {
-		if (spec && !json_is_null(spec))
-			wf_causes_invalid(c, "spec", spec, "must be an object");
-		else
-			wf_causes_required(c, "spec");
+	json_t *spec = wf_validate_required_object(obj, "spec", "spec", c);
+	if (!spec)
 		return;
-	}
 	wf__nonneg(spec, "parallelism", c, false);
 	wf__nonneg(spec, "completions", c, false);
 	wf__nonneg(spec, "backoffLimit", c, false);

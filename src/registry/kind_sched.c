@@ -67,14 +67,9 @@ const wf_kind wf_kind_priorityclass = {
 /* Shared by both PodGroup kinds. */
 static void wf__pg_validate(const json_t *obj, const json_t *old, wf_causes *c)
 {
-	json_t *spec = json_object_get(obj, "spec");
-	if (!json_is_object(spec)) {
-		if (spec && !json_is_null(spec))
-			wf_causes_invalid(c, "spec", spec, "must be an object");
-		else
-			wf_causes_required(c, "spec");
+	json_t *spec = wf_validate_required_object(obj, "spec", "spec", c);
+	if (!spec)
 		return;
-	}
 	json_t *mm = json_object_get(spec, "minMember");
 	if (!mm)
 		wf_causes_required(c, "spec.minMember");

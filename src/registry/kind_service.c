@@ -37,14 +37,9 @@ static void wf__svc_defaults(json_t *obj)
 
 static void wf__svc_validate(const json_t *obj, const json_t *old, wf_causes *c)
 {
-	json_t *spec = json_object_get(obj, "spec");
-	if (!json_is_object(spec)) {
-		if (spec && !json_is_null(spec))
-			wf_causes_invalid(c, "spec", spec, "must be an object");
-		else
-			wf_causes_required(c, "spec");
+	json_t *spec = wf_validate_required_object(obj, "spec", "spec", c);
+	if (!spec)
 		return;
-	}
 	json_t *type = json_object_get(spec, "type");
 	bool type_ok = false;
 	for (size_t t = 0; wf__svc_types[t] && json_is_string(type); t++)

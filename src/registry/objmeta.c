@@ -70,6 +70,19 @@ static const char *wf__name_check(wf_name_rule rule, const char *name)
 	}
 }
 
+json_t *wf_validate_required_object(const json_t *obj, const char *key, const char *field,
+				    wf_causes *c)
+{
+	json_t *v = json_object_get(obj, key);
+	if (json_is_object(v))
+		return v;
+	if (v && !json_is_null(v))
+		wf_causes_invalid(c, field, v, "must be an object");
+	else
+		wf_causes_required(c, field);
+	return NULL;
+}
+
 void wf_validate_labels(const json_t *labels, const char *field, wf_causes *c)
 {
 	if (!labels || json_is_null(labels))

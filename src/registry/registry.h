@@ -106,6 +106,10 @@ const char *wf_kind_field_value(const wf_kind *k, const json_t *obj, const char 
 /* Shared rules every kind uses, in objmeta.c. */
 void wf_validate_object_meta(const wf_kind *k, const json_t *obj, wf_causes *c);
 void wf_validate_labels(const json_t *labels, const char *field, wf_causes *c);
+/* obj[key] when it is an object; otherwise add a Required or Invalid cause
+ * for `field` and return NULL. */
+json_t *wf_validate_required_object(const json_t *obj, const char *key, const char *field,
+				    wf_causes *c);
 void wf_validate_quantity_map(const json_t *m, const char *field, wf_causes *c);
 void wf_validate_pod_spec(const json_t *spec, const char *field, wf_causes *c);
 void wf_default_pod_spec(json_t *spec);
