@@ -8,7 +8,9 @@
  * GPU nodes with 8 nvidia.com/gpu), then for each workload creates P pods
  * from many client threads and follows them with a watch:
  *   1. plain pods (cpu 100m, memory 128Mi);
- *   2. one-GPU pods (nvidia.com/gpu: 1), which only fit the GPU nodes.
+ *   2. one-GPU pods (nvidia.com/gpu: 1), which only fit the GPU nodes;
+ *   3. plain pods created at a steady 500 pods/s (P/4 of them): the
+ *      latency when the server is not saturated.
  * Prints pods/s created -> bound (first create sent to last binding seen on
  * the watch), p50/p99 of each pod's create -> bound, and the server's
  * resident memory (VmRSS from /proc/<pid>/status, sampled every 100 ms).
@@ -167,8 +169,8 @@ static void start_server(const char *bin)
 
 static void stop_server(void)
 {
-	kill(g_server, SIGTERM);
-	waitpid(g_server, NULL, 0);
+	if (kill(g_server, SIGTERM) == 0)
+		waitpid(g_server, NULL, 0);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
 	if (system(cmd) != 0)
@@ -201,23 +203,23 @@ static double cpu_s(pid_t pid)
 	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
 	unsigned long ut = 0, st = 0;
-	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+	if (p &&
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		ut = st = 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Lines of the server log holding needle. */
-static int log_count(const char *needle)
+/* Print the server log's lines holding needle. */
+static void log_lines(const char *needle)
 {
 	char path[300], line[1024];
 	snprintf(path, sizeof path, "%s/server.log", g_dir);
 	FILE *f = fopen(path, "r");
-	int n = 0;
 	while (f && fgets(line, sizeof line, f))
-		n += strstr(line, needle) != NULL;
+		if (strstr(line, needle))
+			printf("  server log: %s", line);
 	if (f)
 		fclose(f);
-	return n;
 }
 
 /* ---- RSS sampler -------------------------------------------------------------- */
@@ -243,7 +245,8 @@ typedef struct range {
 	int from, to, errors;
 	const char *ns;
 	bool gpu;
-	double *sent; /* pods: create time of pod i */
+	double *sent;		/* pods: create time of pod i */
+	double start, interval; /* paced pods: first due time, seconds between creates */
 } range;
 
 static void *node_main(void *arg)
@@ -253,18 +256,19 @@ static void *node_main(void *arg)
 	char body[2048];
 	for (int i = r->from; i < r->to; i++) {
 		bool gpu = i % 2 == 0;
-		snprintf(body, sizeof body,
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%d\","
-			 "\"labels\":{\"kubernetes.io/hostname\":\"node-%d\",\"topology.kubernetes.io/"
-			 "zone\":\"zone-%d\"%s}},\"spec\":{},\"status\":{\"capacity\":{\"cpu\":\"64\","
-			 "\"memory\":\"512Gi\",\"pods\":\"110\"%s},\"allocatable\":{\"cpu\":\"64\","
-			 "\"memory\":\"512Gi\",\"pods\":\"110\"%s},\"conditions\":[{\"type\":"
-			 "\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\"}]}}",
-			 i, i, i % 8,
-			 gpu ? ",\"nvidia.com/gpu.product\":\"NVIDIA-H100-80GB-HBM3\","
-			       "\"nvidia.com/gpu.count\":\"8\""
-			     : "",
-			 gpu ? ",\"nvidia.com/gpu\":\"8\"" : "", gpu ? ",\"nvidia.com/gpu\":\"8\"" : "");
+		snprintf(
+		    body, sizeof body,
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%d\","
+		    "\"labels\":{\"kubernetes.io/hostname\":\"node-%d\",\"topology.kubernetes.io/"
+		    "zone\":\"zone-%d\"%s}},\"spec\":{},\"status\":{\"capacity\":{\"cpu\":\"64\","
+		    "\"memory\":\"512Gi\",\"pods\":\"110\"%s},\"allocatable\":{\"cpu\":\"64\","
+		    "\"memory\":\"512Gi\",\"pods\":\"110\"%s},\"conditions\":[{\"type\":"
+		    "\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\"}]}}",
+		    i, i, i % 8,
+		    gpu ? ",\"nvidia.com/gpu.product\":\"NVIDIA-H100-80GB-HBM3\","
+			  "\"nvidia.com/gpu.count\":\"8\""
+			: "",
+		    gpu ? ",\"nvidia.com/gpu\":\"8\"" : "", gpu ? ",\"nvidia.com/gpu\":\"8\"" : "");
 		long code = http(c, "POST", "/api/v1/nodes", body, NULL);
 		if (code != 201)
 			r->errors++;
@@ -307,8 +311,8 @@ static size_t on_watch(char *p, size_t sz, size_t n, void *ud)
 		json_t *ev = f->line.len ? json_loadb(f->line.data, f->line.len, 0, NULL) : NULL;
 		f->line.len = 0;
 		json_t *obj = json_object_get(ev, "object");
-		const char *name = json_string_value(
-		    json_object_get(json_object_get(obj, "metadata"), "name"));
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
 		const char *node =
 		    json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
 		const char *dash = name ? strrchr(name, '-') : NULL;
@@ -360,15 +364,21 @@ static void *pod_main(void *arg)
 	char body[2048], path[256], pin[64] = "";
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", r->ns);
 	for (int i = r->from; i < r->to; i++) {
+		if (r->interval > 0) {
+			double wait = r->start + (i - r->from) * r->interval - now_s();
+			if (wait > 0)
+				usleep((useconds_t)(wait * 1e6));
+		}
 		if (g_baseline)
 			snprintf(pin, sizeof pin, "\"nodeName\":\"node-%d\",",
 				 r->gpu ? (i % (g_nodes / 2)) * 2 : i % g_nodes);
-		snprintf(body, sizeof body,
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p-%d\","
-			 "\"labels\":{\"app\":\"bench\"}},\"spec\":{%s\"containers\":[{\"name\":"
-			 "\"main\",\"image\":\"busybox\",\"command\":[\"sleep\",\"3600\"],"
-			 "\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"}%s}}]}}",
-			 i, pin, r->gpu ? ",\"limits\":{\"nvidia.com/gpu\":\"1\"}" : "");
+		snprintf(
+		    body, sizeof body,
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p-%d\","
+		    "\"labels\":{\"app\":\"bench\"}},\"spec\":{%s\"containers\":[{\"name\":"
+		    "\"main\",\"image\":\"busybox\",\"command\":[\"sleep\",\"3600\"],"
+		    "\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"}%s}}]}}",
+		    i, pin, r->gpu ? ",\"limits\":{\"nvidia.com/gpu\":\"1\"}" : "");
 		r->sent[i] = now_s();
 		if (http(c, "POST", path, body, NULL) != 201)
 			r->errors++;
@@ -400,7 +410,8 @@ static void current_rv(CURL *c, const char *ns, char rv[32])
 	free(s.data);
 }
 
-static void run_pods(const char *label, const char *ns, int pods, int clients, bool gpu)
+static void run_pods(const char *label, const char *ns, int pods, int clients, bool gpu,
+		     double rate)
 {
 	CURL *c = new_handle();
 	create_ns(c, ns);
@@ -412,9 +423,15 @@ static void run_pods(const char *label, const char *ns, int pods, int clients, b
 
 	double *sent = calloc((size_t)pods, sizeof(double));
 	range rs[256];
+	double begin = now_s() + 0.05;
 	for (int i = 0; i < clients; i++)
-		rs[i] = (range){.from = pods * i / clients, .to = pods * (i + 1) / clients,
-				.ns = ns, .gpu = gpu, .sent = sent};
+		rs[i] = (range){.from = pods * i / clients,
+				.to = pods * (i + 1) / clients,
+				.ns = ns,
+				.gpu = gpu,
+				.sent = sent,
+				.start = rate > 0 ? begin + i / rate : 0,
+				.interval = rate > 0 ? clients / rate : 0};
 	atomic_store(&g_rss_peak, 0);
 	atomic_store(&g_sampling, true);
 	pthread_t st;
@@ -511,9 +528,10 @@ int main(int argc, char **argv)
 			g_baseline = true;
 	}
 	if (nodes < 2 || pods < 1 || clients < 1 || clients > 256 || pods > nodes * 4) {
-		fprintf(stderr, "usage: sched_api_bench [--wharf BIN] [--nodes N>=2] [--pods P] "
-				"[--clients 1..256] [--quick] [--baseline] (P at most 4 x N: one GPU "
-				"pod per GPU)\n");
+		fprintf(stderr,
+			"usage: sched_api_bench [--wharf BIN] [--nodes N>=2] [--pods P] "
+			"[--clients 1..256] [--quick] [--baseline] (P at most 4 x N: one GPU "
+			"pod per GPU)\n");
 		return 2;
 	}
 	g_nodes = nodes;
@@ -539,12 +557,13 @@ int main(int argc, char **argv)
 	       "nodes", nodes, tn, nerr, idle / 1024.0, rss_kib(g_server) / 1024.0);
 	fflush(stdout);
 
-	run_pods("plain pods", "plain", pods, clients, false);
-	run_pods("1-GPU pods", "gpu", pods, clients, true);
-	sleep(2); /* let the event queue drain into the log line below */
-	printf("%-26s server RSS after both runs %.1f MB; events dropped (queue full) reported "
-	       "%d times in the log\n",
-	       "memory", rss_kib(g_server) / 1024.0, log_count("event queue full"));
+	run_pods("plain pods", "plain", pods, clients, false, 0);
+	run_pods("1-GPU pods", "gpu", pods, clients, true, 0);
+	run_pods("plain, paced 500/s", "paced", pods / 4, clients, false, 500);
+	printf("%-26s server RSS after both runs %.1f MB\n", "memory", rss_kib(g_server) / 1024.0);
+	kill(g_server, SIGTERM);
+	waitpid(g_server, NULL, 0);
+	log_lines("events dropped in all");
 	stop_server();
 	curl_global_cleanup();
 	return 0;

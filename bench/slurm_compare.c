@@ -16,8 +16,10 @@
  *     kubelet, rejects a pod it cannot give a GPU at admission), creating
  *     the next one as soon as the watch reports one finished.
  * A run's time goes from its first create to the moment a pod watch has
- * seen all N pods Succeeded or Failed; a Failed pod is counted and
- * reported (it would mean the GPU gating let one through too early).
+ * seen all N jobs Succeeded. A pod the agent rejects at admission (Failed:
+ * it saw the GPU of a pod that had just finished still in use) is
+ * resubmitted under a new name, as a Job controller would replace it, and
+ * counted in the report.
  * Each finished pod is deleted at once (as ttlSecondsAfterFinished: 0
  * would do; slurmd forgets finished jobs too), because the agent's sync
  * loop still visits every pod it holds, finished or not, ten times a
@@ -242,16 +244,38 @@ static void stop(void)
 
 /* ---- the watch: counts pods of the current run that finished ------------------- */
 
+/* Job i runs as pod "job-<i>"; an attempt the agent rejected (Failed) is
+ * resubmitted as "job-<i>-r<k>", as a Job controller would replace it. */
+typedef struct attempt_ref {
+	int job, attempt;
+} attempt_ref;
+
+#define RING (2 * MAX_JOBS)
+
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static char g_ns[64];	     /* namespace of the current run */
-static uint8_t *g_finished;  /* per job: 0, 1 Succeeded, 2 Failed */
-static int g_done, g_failed; /* guarded by g_mu, as the two above */
+/* All below guarded by g_mu. */
+static char g_ns[64];	    /* namespace of the current run */
+static int g_n;		    /* jobs in the current run */
+static uint8_t *g_state;    /* per job: 0 unfinished, 1 Succeeded, 2 failed, to resubmit */
+static int *g_attempt;	    /* per job: its current attempt */
+static int g_done;	    /* jobs Succeeded */
+static int g_failed;	    /* attempts Failed */
+static attempt_ref *g_reap; /* finished attempts to delete (a ring), or NULL */
+static int g_reap_head, g_reap_tail;
+static int *g_retry; /* failed jobs to resubmit (a ring) */
+static int g_retry_head, g_retry_tail;
 static char g_first_failure[512];
 static volatile bool g_stop_watch;
 static bool g_delete = true; /* delete pods once finished */
-static int *g_reap;	     /* finished jobs to delete: a ring of indexes */
-static int g_reap_head, g_reap_tail;
+
+static void pod_name(char *buf, size_t len, int job, int attempt)
+{
+	if (attempt)
+		snprintf(buf, len, "job-%d-r%d", job, attempt);
+	else
+		snprintf(buf, len, "job-%d", job);
+}
 
 typedef struct watch_buf {
 	char *data;
@@ -264,29 +288,35 @@ static void on_event(const char *line)
 	json_t *obj = json_object_get(ev, "object");
 	json_t *md = json_object_get(obj, "metadata");
 	const char *name = json_string_value(json_object_get(md, "name"));
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
 	const char *phase =
 	    json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
-	int i;
-	if (name && phase && sscanf(name, "job-%d", &i) == 1 && i >= 0 && i < MAX_JOBS &&
-	    (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
-		pthread_mutex_lock(&g_mu);
-		const char *ns = json_string_value(json_object_get(md, "namespace"));
-		if (ns && !strcmp(ns, g_ns) && g_finished && !g_finished[i]) {
-			bool ok = !strcmp(phase, "Succeeded");
-			g_finished[i] = ok ? 1 : 2;
+	int i, a = 0;
+	bool ok = phase && !strcmp(phase, "Succeeded");
+	if (!name || !ns || !phase || (!ok && strcmp(phase, "Failed")) ||
+	    sscanf(name, "job-%d-r%d", &i, &a) < 1) {
+		json_decref(ev);
+		return;
+	}
+	pthread_mutex_lock(&g_mu);
+	if (!strcmp(ns, g_ns) && i >= 0 && i < g_n && g_attempt[i] == a && !g_state[i]) {
+		g_state[i] = ok ? 1 : 2;
+		if (ok) {
 			g_done++;
-			if (g_reap)
-				g_reap[g_reap_tail++ % MAX_JOBS] = i;
-			if (!ok && !g_failed++) {
+		} else {
+			g_retry[g_retry_tail++ % RING] = i;
+			if (!g_failed++) {
 				const char *msg = json_string_value(
 				    json_object_get(json_object_get(obj, "status"), "message"));
 				snprintf(g_first_failure, sizeof g_first_failure, "%s: %s", name,
 					 msg ? msg : "(no message)");
 			}
-			pthread_cond_broadcast(&g_cv);
 		}
-		pthread_mutex_unlock(&g_mu);
+		if (g_reap)
+			g_reap[g_reap_tail++ % RING] = (attempt_ref){i, a};
+		pthread_cond_broadcast(&g_cv);
 	}
+	pthread_mutex_unlock(&g_mu);
 	json_decref(ev);
 }
 
@@ -351,8 +381,10 @@ static void *reaper_main(void *arg)
 			pthread_mutex_unlock(&g_mu);
 			break;
 		}
-		int i = g_reap[g_reap_head++ % MAX_JOBS];
-		snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/job-%d", g_ns, i);
+		attempt_ref r = g_reap[g_reap_head++ % RING];
+		char name[64];
+		pod_name(name, sizeof name, r.job, r.attempt);
+		snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", g_ns, name);
 		pthread_mutex_unlock(&g_mu);
 		http(c, "DELETE", path,
 		     "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":0}",
@@ -388,13 +420,18 @@ static pthread_t begin_run(const char *ns, int n)
 	curl_easy_cleanup(c);
 	pthread_mutex_lock(&g_mu);
 	snprintf(g_ns, sizeof g_ns, "%s", ns);
-	free(g_finished);
-	g_finished = calloc((size_t)n, 1);
-	g_done = g_failed = 0;
-	g_first_failure[0] = '\0';
+	free(g_state);
+	free(g_attempt);
+	free(g_retry);
 	free(g_reap);
-	g_reap = g_delete ? calloc(MAX_JOBS, sizeof *g_reap) : NULL;
-	g_reap_head = g_reap_tail = 0;
+	g_n = n;
+	g_state = calloc((size_t)n, 1);
+	g_attempt = calloc((size_t)n, sizeof *g_attempt);
+	g_retry = calloc(RING, sizeof *g_retry);
+	g_reap = g_delete ? calloc(RING, sizeof *g_reap) : NULL;
+	g_done = g_failed = 0;
+	g_reap_head = g_reap_tail = g_retry_head = g_retry_tail = 0;
+	g_first_failure[0] = '\0';
 	pthread_mutex_unlock(&g_mu);
 	g_stop_watch = false;
 	if (g_delete)
@@ -416,39 +453,60 @@ static void end_run(pthread_t watcher)
 		pthread_join(g_reaper, NULL);
 }
 
-/* Wait until at least `want` jobs finished or the deadline; returns the count. */
-static int wait_done(int want, double deadline)
+/* Wait up to ms for a change, or until done reaches want; the count of
+ * finished attempts (successes and failures) in *events. Returns done. */
+static int wait_change(int want, int ms, int *events)
 {
 	pthread_mutex_lock(&g_mu);
-	while (g_done < want && now_s() < deadline) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 20 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&g_cv, &g_mu, &ts);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000;
+	while (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
 	}
+	int before = g_done + g_failed;
+	while (g_done < want && g_done + g_failed == before &&
+	       pthread_cond_timedwait(&g_cv, &g_mu, &ts) == 0)
+		;
 	int d = g_done;
+	if (events)
+		*events = g_done + g_failed;
 	pthread_mutex_unlock(&g_mu);
 	return d;
 }
 
-static bool create_job(CURL *c, const char *ns, int i, bool bound)
+static bool create_job(CURL *c, const char *ns, int i, int attempt, bool bound)
 {
-	char body[1024], path[256];
+	char body[1024], path[256], name[64];
+	pod_name(name, sizeof name, i, attempt);
 	snprintf(body, sizeof body,
-		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"job-%d\"},"
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\"},"
 		 "\"spec\":{%s\"restartPolicy\":\"Never\",\"terminationGracePeriodSeconds\":0,"
 		 "\"containers\":[{\"name\":\"main\",\"image\":\"busybox\",\"command\":[\"true\"],"
 		 "\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\"}}}]}}",
-		 i, bound ? "\"nodeName\":\"" NODE "\"," : "");
+		 name, bound ? "\"nodeName\":\"" NODE "\"," : "");
 	snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
 	long code = http(c, "POST", path, body, NULL);
 	if (code != 201)
-		fprintf(stderr, "create job-%d: HTTP %ld\n", i, code);
+		fprintf(stderr, "create %s: HTTP %ld\n", name, code);
 	return code == 201;
+}
+
+/* Resubmit one failed job, if any; true when one was. */
+static bool resubmit_one(CURL *c, const char *ns, bool bound)
+{
+	pthread_mutex_lock(&g_mu);
+	if (g_retry_head == g_retry_tail) {
+		pthread_mutex_unlock(&g_mu);
+		return false;
+	}
+	int i = g_retry[g_retry_head++ % RING];
+	int a = ++g_attempt[i];
+	g_state[i] = 0;
+	pthread_mutex_unlock(&g_mu);
+	create_job(c, ns, i, a, bound);
+	return true;
 }
 
 /* ---- the two ways of feeding Wharf ------------------------------------------------ */
@@ -461,7 +519,6 @@ typedef struct run_result {
 typedef struct creator {
 	const char *ns;
 	int from, to; /* [from, to) */
-	int made;
 } creator;
 
 static void *creator_main(void *arg)
@@ -469,9 +526,20 @@ static void *creator_main(void *arg)
 	creator *cr = arg;
 	CURL *c = new_handle();
 	for (int i = cr->from; i < cr->to; i++)
-		cr->made += create_job(c, cr->ns, i, false);
+		create_job(c, cr->ns, i, 0, false);
 	curl_easy_cleanup(c);
 	return NULL;
+}
+
+static run_result finish_run(pthread_t w, double t0, double submitted)
+{
+	run_result r = {.submit_s = submitted - t0, .done_s = now_s() - t0};
+	pthread_mutex_lock(&g_mu);
+	r.done = g_done;
+	r.failed = g_failed;
+	pthread_mutex_unlock(&g_mu);
+	end_run(w);
+	return r;
 }
 
 static run_result run_scheduler(int n)
@@ -480,25 +548,21 @@ static run_result run_scheduler(int n)
 	pthread_t w = begin_run(ns, n);
 	creator crs[CREATORS];
 	pthread_t th[CREATORS];
-	double t0 = now_s();
+	double t0 = now_s(), deadline = t0 + g_timeout_s;
 	for (int k = 0; k < CREATORS; k++) {
 		crs[k] =
 		    (creator){.ns = ns, .from = n * k / CREATORS, .to = n * (k + 1) / CREATORS};
 		pthread_create(&th[k], NULL, creator_main, &crs[k]);
 	}
-	int made = 0;
-	for (int k = 0; k < CREATORS; k++) {
+	for (int k = 0; k < CREATORS; k++)
 		pthread_join(th[k], NULL);
-		made += crs[k].made;
-	}
-	run_result r = {.submit_s = now_s() - t0};
-	r.done = wait_done(made, now_s() + g_timeout_s);
-	r.done_s = now_s() - t0;
-	pthread_mutex_lock(&g_mu);
-	r.failed = g_failed;
-	pthread_mutex_unlock(&g_mu);
-	end_run(w);
-	return r;
+	double submitted = now_s();
+	CURL *c = new_handle();
+	while (now_s() < deadline && wait_change(n, 50, NULL) < n)
+		while (resubmit_one(c, ns, false))
+			;
+	curl_easy_cleanup(c);
+	return finish_run(w, t0, submitted);
 }
 
 static run_result run_paced(int n)
@@ -506,29 +570,31 @@ static run_result run_paced(int n)
 	const char *ns = "bench-paced";
 	pthread_t w = begin_run(ns, n);
 	CURL *c = new_handle();
-	double t0 = now_s(), deadline = t0 + g_timeout_s;
-	int made = 0;
-	while (made < n && now_s() < deadline) {
-		/* At most GPUS unfinished pods: wait for room, then fill it. */
-		int done = wait_done(made - GPUS + 1, deadline);
-		while (made < n && made - done < GPUS)
-			made += create_job(c, ns, made, true) ? 1 : 0;
+	double t0 = now_s(), deadline = t0 + g_timeout_s, submitted = t0;
+	int next = 0, created = 0, events = 0, done = 0;
+	while (done < n && now_s() < deadline) {
+		/* At most GPUS attempts unfinished: fill the room, then wait. */
+		while (created - events < GPUS) {
+			if (resubmit_one(c, ns, true)) {
+				created++;
+			} else if (next < n) {
+				created += create_job(c, ns, next++, 0, true);
+				if (next == n)
+					submitted = now_s();
+			} else {
+				break;
+			}
+		}
+		done = wait_change(n, 50, &events);
 	}
-	run_result r = {.submit_s = now_s() - t0};
-	r.done = wait_done(made, deadline);
-	r.done_s = now_s() - t0;
-	pthread_mutex_lock(&g_mu);
-	r.failed = g_failed;
-	pthread_mutex_unlock(&g_mu);
 	curl_easy_cleanup(c);
-	end_run(w);
-	return r;
+	return finish_run(w, t0, submitted);
 }
 
 static void print_run(const char *label, int n, run_result r)
 {
 	printf("wharf (%s): %d/%d jobs done in %.2f s (submitted in %.2f s), jobs/s %.1f, "
-	       "failed %d\n",
+	       "attempts rejected and resubmitted %d\n",
 	       label, r.done, n, r.done_s, r.submit_s, r.done_s > 0 ? r.done / r.done_s : 0.0,
 	       r.failed);
 	if (r.failed)
@@ -633,7 +699,9 @@ int main(int argc, char **argv)
 		print_run("paced: nodeName set, at most 8 unfinished", n, rp);
 	}
 	stop();
-	free(g_finished);
+	free(g_state);
+	free(g_attempt);
+	free(g_retry);
 	free(g_reap);
 
 	double slurm_s = 0;
@@ -641,16 +709,22 @@ int main(int argc, char **argv)
 	printf("\nsummary (%d jobs, 8 GPUs):\n", n);
 	if (sched)
 		printf("  wharf scheduler %8.2f s%s\n", rs.done_s,
-		       rs.done == n && !rs.failed ? "" : "  (incomplete)");
+		       rs.done == n ? "" : "  (incomplete: timed out)");
 	if (paced)
 		printf("  wharf paced     %8.2f s%s\n", rp.done_s,
-		       rp.done == n && !rp.failed ? "" : "  (incomplete)");
+		       rp.done == n ? "" : "  (incomplete: timed out)");
 	if (have_slurm) {
 		printf("  slurm           %8.2f s\n", slurm_s);
-		if (sched && rs.done_s > 0)
+		if (sched && rs.done == n)
 			printf("  ratio slurm / wharf scheduler: %.1fx\n", slurm_s / rs.done_s);
-		if (paced && rp.done_s > 0)
+		else if (sched)
+			printf("  ratio slurm / wharf scheduler: n/a (%d of %d jobs done)\n",
+			       rs.done, n);
+		if (paced && rp.done == n)
 			printf("  ratio slurm / wharf paced:     %.1fx\n", slurm_s / rp.done_s);
+		else if (paced)
+			printf("  ratio slurm / wharf paced:     n/a (%d of %d jobs done)\n",
+			       rp.done, n);
 	} else {
 		printf("  slurm           not measured (see above)\n");
 	}

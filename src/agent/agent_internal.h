@@ -57,6 +57,8 @@ typedef struct wf_pod_rt {
 	bool admitted;
 	bool rejected;
 	bool terminal; /* phase Succeeded/Failed reached */
+	bool released; /* GPUs and cgroups given back */
+	bool settled;  /* terminal, released and reported: no more syncs */
 	bool killing;
 	bool sigkilled;
 	int64_t kill_deadline_ms;

@@ -665,15 +665,25 @@ static const char *wf__phase(wf_pod_rt *r, bool *init_done)
 	return any_started ? "Running" : "Pending";
 }
 
-static void wf__post_status(wf_agent *a, wf_pod_rt *r)
+static void wf__release(wf_agent *a, wf_pod_rt *r);
+
+/* Write the pod's status when it changed. A pod that just finished gives its
+ * GPUs and cgroups back first, so that nothing admitted after seeing the
+ * final phase finds them still held. Returns true when the API holds the
+ * current status. */
+static bool wf__post_status(wf_agent *a, wf_pod_rt *r)
 {
 	if (r->rejected)
-		return;
+		return true;
 	json_t *old = json_object_get(r->pod, "status");
 	json_t *old_conds = json_object_get(old, "conditions");
 	bool init_done;
 	const char *phase = wf__phase(r, &init_done);
 	r->terminal = !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+	if (r->terminal && !r->released) {
+		wf__release(a, r);
+		r->released = true;
+	}
 	json_t *st = json_object();
 	json_object_set_new(st, "phase", json_string(phase));
 	json_object_set_new(st, "hostIP", json_string(a->o.node_ip));
@@ -712,7 +722,7 @@ static void wf__post_status(wf_agent *a, wf_pod_rt *r)
 	if (r->last_status && !strcmp(text, r->last_status)) {
 		free(text);
 		json_decref(st);
-		return;
+		return true;
 	}
 	json_t *patch = json_object();
 	json_object_set_new(patch, "status", st);
@@ -723,7 +733,8 @@ static void wf__post_status(wf_agent *a, wf_pod_rt *r)
 			      &resp, NULL);
 	free(path);
 	json_decref(patch);
-	if (rc == 0 && code == 200) {
+	bool ok = rc == 0 && code == 200;
+	if (ok) {
 		free(r->last_status);
 		r->last_status = text;
 		if (resp) {
@@ -741,6 +752,7 @@ static void wf__post_status(wf_agent *a, wf_pod_rt *r)
 		free(text);
 	}
 	json_decref(resp);
+	return ok;
 }
 
 /* ---- teardown --------------------------------------------------------------------- */
@@ -819,8 +831,8 @@ static bool wf__teardown(wf_agent *a, wf_pod_rt *r, const json_t *live)
 
 static void wf__sync_pod(wf_agent *a, wf_pod_rt *r)
 {
-	if (r->rejected)
-		return;
+	if (r->rejected || r->settled)
+		return; /* finished, released and reported: nothing changes any more */
 	if (!r->admitted && !wf__admit(a, r))
 		return;
 	int64_t now = wf_agent_now_ms();
@@ -858,9 +870,7 @@ static void wf__sync_pod(wf_agent *a, wf_pod_rt *r)
 			continue;
 		wf__start(a, r, c);
 	}
-	wf__post_status(a, r);
-	if (r->terminal)
-		wf__release(a, r);
+	r->settled = wf__post_status(a, r) && r->terminal;
 }
 
 /* Reap our own shims by pid: waitpid(-1) would also steal the exit status

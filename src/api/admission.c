@@ -140,8 +140,9 @@ static bool wf__admit_pod(wf_req *r, const wf_kind *k, json_t *obj)
 				  !strcmp(cls, "system-cluster-critical"))) {
 			pc.found = true;
 			snprintf(pc.name, sizeof pc.name, "%s", cls);
-			pc.value = !strcmp(cls, "system-node-critical") ? WF__SYSTEM_NODE_CRITICAL
-									: WF__SYSTEM_CLUSTER_CRITICAL;
+			pc.value = !strcmp(cls, "system-node-critical")
+				       ? WF__SYSTEM_NODE_CRITICAL
+				       : WF__SYSTEM_CLUSTER_CRITICAL;
 			snprintf(pc.policy, sizeof pc.policy, "PreemptLowerPriority");
 		}
 		if (!pc.found) {
@@ -171,11 +172,12 @@ static bool wf__admit_pod(wf_req *r, const wf_kind *k, json_t *obj)
 	json_object_set_new(spec, "priority", json_integer(pc.value));
 	const char *want = json_string_value(pol);
 	if (want && strcmp(want, pc.policy)) {
-		snprintf(why, sizeof why,
-			 "the string value of PreemptionPolicy (%.100s) must not be provided in pod "
-			 "spec; priority admission controller computed %s from the given "
-			 "PriorityClass name",
-			 want, pc.policy);
+		snprintf(
+		    why, sizeof why,
+		    "the string value of PreemptionPolicy (%.100s) must not be provided in pod "
+		    "spec; priority admission controller computed %s from the given "
+		    "PriorityClass name",
+		    want, pc.policy);
 		wf__forbid(r, k, name, why);
 		return false;
 	}

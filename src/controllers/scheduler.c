@@ -8,17 +8,18 @@
  *    cache (that would cost kilobytes per pod): per key only the
  *    resourceVersion and a fingerprint of the fields scheduling reads, so
  *    heartbeats, status writes and our own condition patches stop there.
- *    A change is converted (convert.h) on the stream's thread and queued
- *    as a delta for the loop. Events older than what a key has shown are
- *    dropped, so a paged list followed by a watch from its first page
- *    never steps a key back.
+ *    A change is queued as a delta (a reference to the parsed object) for
+ *    the loop. Events older than what a key has shown are dropped, so a
+ *    paged list followed by a watch from its first page never steps a key
+ *    back.
  *  - Informers (informer.h) for the few PodGroups of both kinds and for
  *    PriorityClasses; their handlers queue deltas too.
- *  - The loop: the only thread that touches the wf_sched. It applies
- *    deltas and bind results, runs wf_sched_schedule(now), and hands the
- *    decisions to workers. It schedules nothing before both streams and
- *    the informers have listed (a pod bound before a restart must hold its
- *    node before anything else is placed).
+ *  - The loop: the only thread that touches the wf_sched. It converts
+ *    (convert.h) and applies deltas and bind results, runs
+ *    wf_sched_schedule(now) and hands the decisions to workers. It
+ *    schedules nothing before both streams and the informers have listed
+ *    (a pod bound before a restart must hold its node before anything else
+ *    is placed).
  *  - WF__WORKERS API workers, each with its own FIFO. A pod's tasks always
  *    go to the same worker (hash of namespace/name), so they run in the
  *    order decided: a PodScheduled=False patch never overtakes the binding
@@ -47,8 +48,8 @@
 #include <time.h>
 
 #define WF__WORKERS 16
-#define WF__EVENT_THREADS 2
-#define WF__EVENT_QUEUE_MAX 5000
+#define WF__EVENT_THREADS 4
+#define WF__EVENT_QUEUE_MAX 20000
 #define WF__BATCH 512
 #define WF__TICK_MS 200
 #define WF__LIST_PAGE 1000
@@ -250,8 +251,8 @@ static uint64_t wf__pod_fp(const json_t *pod)
 	const json_t *md = json_object_get(pod, "metadata");
 	const json_t *st = json_object_get(pod, "status");
 	uint64_t h = wf__fp_opt(json_object_get(pod, "spec"), 1);
-	h += wf__fp_opt(json_object_get(json_object_get(md, "labels"), WF_SCHED_LABEL_POD_GROUP),
-			2);
+	h +=
+	    wf__fp_opt(json_object_get(json_object_get(md, "labels"), WF_SCHED_LABEL_POD_GROUP), 2);
 	h += wf__fp_opt(
 	    json_object_get(json_object_get(md, "annotations"), WF_SCHED_ANNOTATION_GROUP_NAME), 3);
 	h += wf__fp_opt(json_object_get(st, "phase"), 4);
@@ -275,17 +276,14 @@ typedef enum wf__dkind {
 	WF__D_BIND_FAILED,
 } wf__dkind;
 
-/* A change for the loop. Strings owned; specs released after applying. */
+/* A change for the loop. NODE, POD and GROUP carry the object (a
+ * reference, read-only once queued): the loop converts it, so a backlog
+ * costs the JSON and not a conversion arena per object. */
 typedef struct wf__delta {
 	struct wf__delta *next;
 	wf__dkind kind;
+	json_t *obj;	 /* NODE, POD, GROUP */
 	char *ns, *name; /* *_GONE, BOUND, BIND_FAILED */
-	wf_sched_node_spec node;
-	wf_sched_pod_spec pod;
-	wf_sched_group_spec group;
-	char uid[64];
-	char *cond_msg; /* POD: message of the PodScheduled=False it carries */
-	bool cond_false;
 } wf__delta;
 
 typedef enum wf__tkind {
@@ -305,7 +303,6 @@ typedef struct wf__task {
 	char *by; /* EVICT: "ns/name" of the preemptor */
 	char uid[64];
 	bool transition; /* UNSCHED: PodScheduled was not False before */
-	int64_t since_ms;
 } wf__task;
 
 typedef struct wf__event {
@@ -350,7 +347,7 @@ typedef struct wf__stream {
 
 /* The loop's record of a pod it gave the library. */
 typedef struct wf__podmeta {
-	char uid[64];
+	char uid[40];	 /* 36 for the server's uids */
 	char *msg;	 /* last Unschedulable message written, or NULL */
 	bool cond_false; /* the pod shows PodScheduled=False */
 } wf__podmeta;
@@ -369,7 +366,7 @@ struct wf__schedctl {
 	pthread_t loop;
 	bool loop_started;
 	wf__map meta;	   /* loop: "ns/name" -> wf__podmeta */
-	wf__map timed_out; /* loop: "ns/name" of groups that timed out -> NULL */
+	wf__map timed_out; /* loop: "ns/name" of groups that timed out -> last message */
 
 	wf__worker workers[WF__WORKERS];
 
@@ -386,12 +383,9 @@ struct wf__schedctl {
 
 static void wf__delta_free(wf__delta *d)
 {
-	wf_sched_node_spec_release(&d->node);
-	wf_sched_pod_spec_release(&d->pod);
-	wf_sched_group_spec_release(&d->group);
+	json_decref(d->obj);
 	free(d->ns);
 	free(d->name);
-	free(d->cond_msg);
 	free(d);
 }
 
@@ -581,9 +575,9 @@ static int wf__stream_list(wf__stream *st, wf_err *err)
 	char *cont = NULL;
 	st->gen++;
 	do {
-		char *path = cont ? wf_xasprintf("%s?limit=%d&continue=%s", st->path,
-						 WF__LIST_PAGE, cont)
-				  : wf_xasprintf("%s?limit=%d", st->path, WF__LIST_PAGE);
+		char *path =
+		    cont ? wf_xasprintf("%s?limit=%d&continue=%s", st->path, WF__LIST_PAGE, cont)
+			 : wf_xasprintf("%s?limit=%d", st->path, WF__LIST_PAGE);
 		free(cont);
 		cont = NULL;
 		json_t *list = NULL;
@@ -689,19 +683,18 @@ static void *wf__stream_main(void *arg)
 	return NULL;
 }
 
-/* ---- conversions (stream and informer threads) --------------------------------------- */
+/* ---- changes (stream and informer threads) ------------------------------------------ */
+
+static void wf__push_obj(wf__schedctl *sc, wf__dkind kind, const json_t *obj)
+{
+	wf__delta *d = wf__delta_new(kind);
+	d->obj = json_incref((json_t *)obj);
+	wf__push(sc, d);
+}
 
 static void wf__node_changed(wf__schedctl *sc, json_t *node)
 {
-	wf__delta *d = wf__delta_new(WF__D_NODE);
-	wf_err err = {0};
-	if (wf_sched_node_from_json(node, &d->node, &err) < 0) {
-		wf__ctl_log("scheduler: node %s ignored: %s",
-			    wf__str(json_object_get(node, "metadata"), "name"), err.msg);
-		wf__delta_free(d);
-		return;
-	}
-	wf__push(sc, d);
+	wf__push_obj(sc, WF__D_NODE, node);
 }
 
 static void wf__node_gone(wf__schedctl *sc, const char *key)
@@ -748,42 +741,12 @@ static void wf__pod_changed(wf__schedctl *sc, json_t *pod)
 			json_object_set_new(spec, "priority", json_integer(json_integer_value(v)));
 		json_decref(pc);
 	}
-	wf__delta *d = wf__delta_new(WF__D_POD);
-	wf_err err = {0};
-	if (wf_sched_pod_from_json(pod, &d->pod, &err) < 0) {
-		wf__ctl_log("scheduler: pod %s/%s ignored: %s", wf__str(md, "namespace"),
-			    wf__str(md, "name"), err.msg);
-		wf__delta_free(d);
-		return;
-	}
-	snprintf(d->uid, sizeof d->uid, "%s", wf__str(md, "uid") ? wf__str(md, "uid") : "");
-	const json_t *cond = wf__cond(pod, "PodScheduled");
-	const char *cs = wf__str(cond, "status");
-	if (cs && !strcmp(cs, "False")) {
-		d->cond_false = true;
-		const char *m = wf__str(cond, "message");
-		d->cond_msg = m ? wf_xstrdup(m) : NULL;
-	}
-	wf__push(sc, d);
-}
-
-static void wf__group_push(wf__schedctl *sc, const json_t *pg)
-{
-	wf__delta *d = wf__delta_new(WF__D_GROUP);
-	wf_err err = {0};
-	if (wf_sched_group_from_json(pg, &d->group, &err) < 0) {
-		json_t *md = json_object_get(pg, "metadata");
-		wf__ctl_log("scheduler: pod group %s/%s ignored: %s", wf__str(md, "namespace"),
-			    wf__str(md, "name"), err.msg);
-		wf__delta_free(d);
-		return;
-	}
-	wf__push(sc, d);
+	wf__push_obj(sc, WF__D_POD, pod);
 }
 
 static void wf__group_add(void *ctx, const json_t *pg)
 {
-	wf__group_push(ctx, pg);
+	wf__push_obj(ctx, WF__D_GROUP, pg);
 }
 
 static void wf__group_update(void *ctx, const json_t *old, const json_t *pg)
@@ -791,7 +754,7 @@ static void wf__group_update(void *ctx, const json_t *old, const json_t *pg)
 	const json_t *os = json_object_get(old, "spec"), *ns = json_object_get(pg, "spec");
 	if (os && ns && json_equal((json_t *)os, (json_t *)ns))
 		return; /* a status write */
-	wf__group_push(ctx, pg);
+	wf__push_obj(ctx, WF__D_GROUP, pg);
 }
 
 static void wf__group_del(void *ctx, const json_t *pg)
@@ -806,7 +769,7 @@ static void wf__group_del(void *ctx, const json_t *pg)
 				WF__VC_GROUP "/", strlen(WF__VC_GROUP) + 1);
 	json_t *other = wf_informer_get_nn(volcano ? sc->pgs : sc->vpgs, ns, name);
 	if (other) {
-		wf__group_push(sc, other);
+		wf__push_obj(sc, WF__D_GROUP, other);
 		json_decref(other);
 		return;
 	}
@@ -861,10 +824,10 @@ static char *wf__pod_path(const char *ns, const char *name, const char *sub)
 
 static void wf__do_bind(wf__schedctl *sc, wf__task *t)
 {
-	json_t *b = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:{s:s,s:s,s:s}}", "apiVersion", "v1",
-			      "kind", "Binding", "metadata", "name", t->name, "namespace", t->ns,
-			      "uid", t->uid, "target", "apiVersion", "v1", "kind", "Node", "name",
-			      t->node);
+	json_t *b =
+	    json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind",
+		      "Binding", "metadata", "name", t->name, "namespace", t->ns, "uid", t->uid,
+		      "target", "apiVersion", "v1", "kind", "Node", "name", t->node);
 	char *path = wf__pod_path(t->ns, t->name, "binding");
 	wf_err err = {0};
 	int rc = wf__ctl_request(sc->c, "POST", path, b, NULL, NULL, &err);
@@ -880,8 +843,7 @@ static void wf__do_bind(wf__schedctl *sc, wf__task *t)
 			 t->node);
 		wf__pod_event(sc, t->ns, t->name, t->uid, "Normal", "Scheduled", msg);
 	} else if (rc != -WF_ENOENT && rc != -WF_ECONFLICT) {
-		wf__ctl_log("scheduler: binding %s/%s to %s: %s", t->ns, t->name, t->node,
-			    err.msg);
+		wf__ctl_log("scheduler: binding %s/%s to %s: %s", t->ns, t->name, t->node, err.msg);
 	}
 }
 
@@ -889,9 +851,8 @@ static void wf__do_unsched(wf__schedctl *sc, wf__task *t)
 {
 	char ts[32];
 	wf_time_rfc3339(time(NULL), ts);
-	json_t *cond = json_pack("{s:s,s:s,s:s,s:s,s:n}", "type", "PodScheduled", "status",
-				 "False", "reason", "Unschedulable", "message", t->msg,
-				 "lastProbeTime");
+	json_t *cond = json_pack("{s:s,s:s,s:s,s:s,s:n}", "type", "PodScheduled", "status", "False",
+				 "reason", "Unschedulable", "message", t->msg, "lastProbeTime");
 	if (t->transition)
 		json_object_set_new(cond, "lastTransitionTime", json_string(ts));
 	json_t *patch = json_pack("{s:{s:[o]}}", "status", "conditions", cond);
@@ -913,8 +874,8 @@ static void wf__do_nominate(wf__schedctl *sc, wf__task *t)
 	json_t *patch = json_pack("{s:{s:s}}", "status", "nominatedNodeName", t->node);
 	char *path = wf__pod_path(t->ns, t->name, "status");
 	wf_err err = {0};
-	int rc = wf__ctl_request(sc->c, "PATCH", path, patch, "application/merge-patch+json",
-				 NULL, &err);
+	int rc = wf__ctl_request(sc->c, "PATCH", path, patch, "application/merge-patch+json", NULL,
+				 &err);
 	if (rc < 0 && rc != -WF_ENOENT)
 		wf__ctl_log("scheduler: nominating %s for %s/%s: %s", t->node, t->ns, t->name,
 			    err.msg);
@@ -928,11 +889,11 @@ static void wf__do_evict(wf__schedctl *sc, wf__task *t)
 {
 	char ts[32];
 	wf_time_rfc3339(time(NULL), ts);
-	json_t *patch = json_pack(
-	    "{s:{s:[{s:s,s:s,s:s,s:s,s:s}]}}", "status", "conditions", "type", "DisruptionTarget",
-	    "status", "True", "reason", "PreemptionByScheduler", "message",
-	    WF__COMPONENT ": preempting to accommodate a higher priority pod", "lastTransitionTime",
-	    ts);
+	json_t *patch =
+	    json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:s}]}}", "status", "conditions", "type",
+		      "DisruptionTarget", "status", "True", "reason", "PreemptionByScheduler",
+		      "message", WF__COMPONENT ": preempting to accommodate a higher priority pod",
+		      "lastTransitionTime", ts);
 	char *path = wf__pod_path(t->ns, t->name, "status");
 	wf_err err = {0};
 	int rc = wf__ctl_request(sc->c, "PATCH", path, patch,
@@ -964,23 +925,30 @@ static void wf__do_evict(wf__schedctl *sc, wf__task *t)
  * resourceVersion read, and a lost race is retried. */
 static void wf__do_group_condition(wf__schedctl *sc, wf__task *t)
 {
+	static const char *const versions[] = {WF__PG_GROUP "/v1alpha1", WF__VC_GROUP "/v1beta1"};
 	bool timeout = t->kind == WF__T_GANG_TIMEOUT;
-	for (int attempt = 0; attempt < 3 && !sc->c->stop; attempt++) {
-		const char *group = WF__PG_GROUP "/v1alpha1";
-		json_t *pg = wf_informer_get_nn(sc->pgs, t->ns, t->name);
-		if (!pg) {
-			group = WF__VC_GROUP "/v1beta1";
-			pg = wf_informer_get_nn(sc->vpgs, t->ns, t->name);
+	for (int attempt = 0; attempt < 5 && !sc->c->stop; attempt++) {
+		/* Read it fresh (the informer may not show our last write yet),
+		 * then write where its apiVersion says it lives. */
+		json_t *pg = NULL;
+		for (size_t v = 0; v < 2 && !pg; v++) {
+			char *get = wf_xasprintf("/apis/%s/namespaces/%s/podgroups/%s", versions[v],
+						 t->ns, t->name);
+			if (wf__ctl_request(sc->c, "GET", get, NULL, NULL, &pg, NULL) < 0)
+				pg = NULL;
+			free(get);
 		}
-		if (!pg)
-			return;
-		char *path = wf_xasprintf("/apis/%s/namespaces/%s/podgroups/%s", group, t->ns,
-					  t->name);
-		json_t *fresh = NULL;
-		if (attempt > 0 && wf__ctl_request(sc->c, "GET", path, NULL, NULL, &fresh, NULL) == 0) {
+		const char *av = wf__str(pg, "apiVersion");
+		const char *group = NULL; /* static: events keep it */
+		for (size_t v = 0; v < 2 && av; v++)
+			if (!strcmp(av, versions[v]))
+				group = versions[v];
+		if (!group) {
 			json_decref(pg);
-			pg = fresh;
+			return;
 		}
+		char *path =
+		    wf_xasprintf("/apis/%s/namespaces/%s/podgroups/%s", group, t->ns, t->name);
 		if (timeout && attempt == 0)
 			wf__event_add(sc, group, "PodGroup", t->ns, t->name,
 				      wf__str(json_object_get(pg, "metadata"), "uid"), "Warning",
@@ -1017,10 +985,10 @@ static void wf__do_group_condition(wf__schedctl *sc, wf__task *t)
 				     same && wf__str(prev, "lastTransitionTime")
 					 ? wf__str(prev, "lastTransitionTime")
 					 : ts));
-		json_t *patch = json_pack(
-		    "{s:{s:O},s:{s:o}}", "metadata", "resourceVersion",
-		    json_object_get(json_object_get(pg, "metadata"), "resourceVersion"), "status",
-		    "conditions", conds);
+		json_t *patch =
+		    json_pack("{s:{s:O},s:{s:o}}", "metadata", "resourceVersion",
+			      json_object_get(json_object_get(pg, "metadata"), "resourceVersion"),
+			      "status", "conditions", conds);
 		char *spath = wf_xasprintf("%s/status", path);
 		wf_err err = {0};
 		int rc = wf__ctl_request(sc->c, "PATCH", spath, patch,
@@ -1095,44 +1063,82 @@ static wf__podmeta *wf__meta(wf__schedctl *sc, const char *ns, const char *name)
 	return m;
 }
 
+static const char *wf__name_of(const json_t *obj)
+{
+	return wf__str(json_object_get(obj, "metadata"), "name");
+}
+
+static void wf__apply_node(wf__schedctl *sc, const json_t *obj)
+{
+	wf_sched_node_spec spec;
+	wf_err err = {0};
+	if (wf_sched_node_from_json(obj, &spec, &err) < 0 ||
+	    wf_sched_node_upsert(sc->s, &spec, &err) < 0)
+		wf__ctl_log("scheduler: node %s ignored: %s", wf__name_of(obj), err.msg);
+	wf_sched_node_spec_release(&spec);
+}
+
+static void wf__apply_group(wf__schedctl *sc, const json_t *obj)
+{
+	wf_sched_group_spec spec;
+	wf_err err = {0};
+	if (wf_sched_group_from_json(obj, &spec, &err) < 0 ||
+	    wf_sched_group_upsert(sc->s, &spec, &err) < 0)
+		wf__ctl_log("scheduler: pod group %s ignored: %s", wf__name_of(obj), err.msg);
+	wf_sched_group_spec_release(&spec);
+}
+
+static void wf__apply_pod(wf__schedctl *sc, const json_t *obj)
+{
+	wf_sched_pod_spec spec;
+	wf_err err = {0};
+	if (wf_sched_pod_from_json(obj, &spec, &err) < 0 ||
+	    wf_sched_pod_upsert(sc->s, &spec, &err) < 0) {
+		wf__ctl_log("scheduler: pod %s ignored: %s", wf__name_of(obj), err.msg);
+		wf_sched_pod_spec_release(&spec);
+		return;
+	}
+	char *key = wf_xasprintf("%s/%s", spec.ns, spec.name);
+	bool terminal = spec.terminal;
+	wf_sched_pod_spec_release(&spec);
+	if (terminal) {
+		wf__meta_free(wf__map_del(&sc->meta, key));
+		free(key);
+		return;
+	}
+	const char *uid = wf__str(json_object_get(obj, "metadata"), "uid");
+	const json_t *cond = wf__cond(obj, "PodScheduled");
+	const char *cs = wf__str(cond, "status");
+	bool cond_false = cs && !strcmp(cs, "False");
+	const char *cond_msg = cond_false ? wf__str(cond, "message") : NULL;
+	wf__podmeta *m = wf__map_get(&sc->meta, key);
+	if (!m) {
+		m = wf_xcalloc(1, sizeof *m);
+		wf__map_add(&sc->meta, key, m);
+		/* After a restart: what the pod already shows counts as written. */
+		m->msg = cond_msg ? wf_xstrdup(cond_msg) : NULL;
+	} else if (strcmp(m->uid, uid ? uid : "")) {
+		free(m->msg); /* the same name, another pod */
+		m->msg = cond_msg ? wf_xstrdup(cond_msg) : NULL;
+	}
+	m->cond_false = cond_false;
+	snprintf(m->uid, sizeof m->uid, "%s", uid ? uid : "");
+	free(key);
+}
+
 static void wf__apply(wf__schedctl *sc, wf__delta *d, int64_t now)
 {
-	wf_err err = {0};
 	char *key;
 	switch (d->kind) {
 	case WF__D_NODE:
-		if (wf_sched_node_upsert(sc->s, &d->node, &err) < 0)
-			wf__ctl_log("scheduler: node %s: %s", d->node.name, err.msg);
+		wf__apply_node(sc, d->obj);
 		break;
 	case WF__D_NODE_GONE:
 		wf_sched_node_remove(sc->s, d->name, NULL);
 		break;
-	case WF__D_POD: {
-		if (wf_sched_pod_upsert(sc->s, &d->pod, &err) < 0) {
-			wf__ctl_log("scheduler: pod %s/%s: %s", d->pod.ns, d->pod.name, err.msg);
-			break;
-		}
-		key = wf_xasprintf("%s/%s", d->pod.ns, d->pod.name);
-		wf__podmeta *m = wf__map_get(&sc->meta, key);
-		if (d->pod.terminal) {
-			wf__meta_free(wf__map_del(&sc->meta, key));
-			free(key);
-			break;
-		}
-		if (!m) {
-			m = wf_xcalloc(1, sizeof *m);
-			wf__map_add(&sc->meta, key, m);
-			/* After a restart: what the pod already shows counts as written. */
-			m->msg = d->cond_msg ? wf_xstrdup(d->cond_msg) : NULL;
-		} else if (strcmp(m->uid, d->uid)) {
-			free(m->msg); /* the same name, another pod */
-			m->msg = d->cond_msg ? wf_xstrdup(d->cond_msg) : NULL;
-		}
-		m->cond_false = d->cond_false;
-		snprintf(m->uid, sizeof m->uid, "%s", d->uid);
-		free(key);
+	case WF__D_POD:
+		wf__apply_pod(sc, d->obj);
 		break;
-	}
 	case WF__D_POD_GONE:
 		wf_sched_pod_remove(sc->s, d->ns, d->name, NULL);
 		key = wf_xasprintf("%s/%s", d->ns, d->name);
@@ -1140,14 +1146,12 @@ static void wf__apply(wf__schedctl *sc, wf__delta *d, int64_t now)
 		free(key);
 		break;
 	case WF__D_GROUP:
-		if (wf_sched_group_upsert(sc->s, &d->group, &err) < 0)
-			wf__ctl_log("scheduler: pod group %s/%s: %s", d->group.ns, d->group.name,
-				    err.msg);
+		wf__apply_group(sc, d->obj);
 		break;
 	case WF__D_GROUP_GONE:
 		wf_sched_group_remove(sc->s, d->ns, d->name, NULL);
 		key = wf_xasprintf("%s/%s", d->ns, d->name);
-		wf__map_del(&sc->timed_out, key);
+		free(wf__map_del(&sc->timed_out, key));
 		free(key);
 		break;
 	case WF__D_BOUND: {
@@ -1166,10 +1170,10 @@ static void wf__apply(wf__schedctl *sc, wf__delta *d, int64_t now)
 	}
 }
 
-static void wf__decide(wf__schedctl *sc, const wf_sched_decision *dec, int64_t now)
+static void wf__decide(wf__schedctl *sc, const wf_sched_decision *dec)
 {
-	wf__podmeta *m = dec->kind == WF_SCHED_DEC_GANG_TIMEOUT ? NULL
-								: wf__meta(sc, dec->ns, dec->name);
+	wf__podmeta *m =
+	    dec->kind == WF_SCHED_DEC_GANG_TIMEOUT ? NULL : wf__meta(sc, dec->ns, dec->name);
 	wf__task *t;
 	switch (dec->kind) {
 	case WF_SCHED_DEC_BIND:
@@ -1214,13 +1218,21 @@ static void wf__decide(wf__schedctl *sc, const wf_sched_decision *dec, int64_t n
 		break;
 	}
 	case WF_SCHED_DEC_GANG_TIMEOUT: {
+		/* The library repeats a timeout every period: say it again only
+		 * when its message changes. */
+		const char *msg = dec->message ? dec->message : "pod group not scheduled in time";
 		char *key = wf_xasprintf("%s/%s", dec->ns, dec->name);
-		if (!wf__map_get(&sc->timed_out, key))
-			wf__map_add(&sc->timed_out, key, (void *)1);
+		char *last = wf__map_get(&sc->timed_out, key);
+		bool same = last && !strcmp(last, msg);
+		if (!same) {
+			free(wf__map_del(&sc->timed_out, key));
+			wf__map_add(&sc->timed_out, key, wf_xstrdup(msg));
+		}
 		free(key);
+		if (same)
+			break;
 		t = wf__task_new(WF__T_GANG_TIMEOUT, dec->ns, dec->name);
-		t->msg = wf_xstrdup(dec->message ? dec->message : "pod group not scheduled in time");
-		t->since_ms = now;
+		t->msg = wf_xstrdup(msg);
 		wf__dispatch(sc, t);
 		break;
 	}
@@ -1240,8 +1252,8 @@ static void wf__check_timed_out(wf__schedctl *sc)
 			char *ns = wf_xstrndup(e->key, (size_t)(slash - e->key));
 			wf_sched_group_info gi;
 			bool placed = wf_sched_group_info_get(sc->s, ns, slash + 1, &gi) &&
-				      gi.min_member > 0 && !gi.pending &&
-				      gi.assumed + gi.bound >= (size_t)gi.min_member && !gi.assumed;
+				      gi.min_member > 0 && !gi.pending && !gi.assumed &&
+				      gi.bound >= (size_t)gi.min_member;
 			free(ns);
 			if (placed) {
 				done = wf_xrealloc(done, (n + 1) * sizeof *done);
@@ -1250,7 +1262,7 @@ static void wf__check_timed_out(wf__schedctl *sc)
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		wf__map_del(&sc->timed_out, done[i]);
+		free(wf__map_del(&sc->timed_out, done[i]));
 		const char *slash = strchr(done[i], '/');
 		char *ns = wf_xstrndup(done[i], (size_t)(slash - done[i]));
 		wf__dispatch(sc, wf__task_new(WF__T_GANG_PLACED, ns, slash + 1));
@@ -1301,7 +1313,7 @@ static void *wf__loop_main(void *arg)
 		for (;;) {
 			int n = wf_sched_schedule(sc->s, now, dec, WF__BATCH);
 			for (int i = 0; i < n; i++)
-				wf__decide(sc, &dec[i], now);
+				wf__decide(sc, &dec[i]);
 			if (n < WF__BATCH)
 				break;
 		}
@@ -1357,6 +1369,9 @@ void wf__sched_stop(wf_controllers *c)
 	pthread_mutex_unlock(&sc->emu);
 	for (int i = 0; i < sc->nethreads; i++)
 		pthread_join(sc->ethreads[i], NULL);
+	if (sc->events_dropped)
+		wf__ctl_log("scheduler: %lu events dropped in all (event queue full)",
+			    sc->events_dropped);
 	while (sc->ehead) {
 		wf__event *e = sc->ehead;
 		sc->ehead = e->next;
@@ -1370,7 +1385,7 @@ void wf__sched_stop(wf_controllers *c)
 	wf__map_free(&sc->nodes.seen, free);
 	wf__map_free(&sc->pods.seen, free);
 	wf__map_free(&sc->meta, wf__meta_free);
-	wf__map_free(&sc->timed_out, NULL);
+	wf__map_free(&sc->timed_out, free);
 	wf_sched_free(sc->s);
 	pthread_cond_destroy(&sc->econd);
 	pthread_mutex_destroy(&sc->emu);
@@ -1395,13 +1410,19 @@ int wf__sched_start(wf_controllers *c, wf_err *err)
 		pthread_mutex_init(&sc->workers[i].mu, NULL);
 		pthread_cond_init(&sc->workers[i].cond, NULL);
 	}
-	sc->nodes = (wf__stream){.sc = sc, .path = "/api/v1/nodes", .fp = wf__node_fp,
-				 .changed = wf__node_changed, .gone = wf__node_gone};
-	sc->pods = (wf__stream){.sc = sc, .path = "/api/v1/pods", .fp = wf__pod_fp,
-				.changed = wf__pod_changed, .gone = wf__pod_gone};
+	sc->nodes = (wf__stream){.sc = sc,
+				 .path = "/api/v1/nodes",
+				 .fp = wf__node_fp,
+				 .changed = wf__node_changed,
+				 .gone = wf__node_gone};
+	sc->pods = (wf__stream){.sc = sc,
+				.path = "/api/v1/pods",
+				.fp = wf__pod_fp,
+				.changed = wf__pod_changed,
+				.gone = wf__pod_gone};
 
-	wf_informer_handlers h = {.add = wf__group_add, .update = wf__group_update,
-				  .del = wf__group_del, .ctx = sc};
+	wf_informer_handlers h = {
+	    .add = wf__group_add, .update = wf__group_update, .del = wf__group_del, .ctx = sc};
 	sc->pgs = wf_informer_new(c->client, "/apis/" WF__PG_GROUP "/v1alpha1/podgroups");
 	sc->vpgs = wf_informer_new(c->client, "/apis/" WF__VC_GROUP "/v1beta1/podgroups");
 	sc->pcs = wf_informer_new(c->client, "/apis/scheduling.k8s.io/v1/priorityclasses");
@@ -1421,20 +1442,24 @@ int wf__sched_start(wf_controllers *c, wf_err *err)
 		if (pthread_create(&streams[i]->thread, NULL, wf__stream_main, streams[i]) != 0)
 			return wf_err_set(err, WF_EIO, "scheduler: cannot start a thread");
 		streams[i]->started = true;
+		pthread_setname_np(streams[i]->thread, i ? "sched-pods" : "sched-nodes");
 	}
 	for (int i = 0; i < WF__WORKERS; i++) {
 		if (pthread_create(&sc->workers[i].thread, NULL, wf__worker_main,
 				   &sc->workers[i]) != 0)
 			return wf_err_set(err, WF_EIO, "scheduler: cannot start a thread");
 		sc->workers[i].started = true;
+		pthread_setname_np(sc->workers[i].thread, "sched-api");
 	}
 	for (int i = 0; i < WF__EVENT_THREADS; i++) {
 		if (pthread_create(&sc->ethreads[i], NULL, wf__event_main, sc) != 0)
 			return wf_err_set(err, WF_EIO, "scheduler: cannot start a thread");
 		sc->nethreads++;
+		pthread_setname_np(sc->ethreads[i], "sched-events");
 	}
 	if (pthread_create(&sc->loop, NULL, wf__loop_main, sc) != 0)
 		return wf_err_set(err, WF_EIO, "scheduler: cannot start a thread");
 	sc->loop_started = true;
+	pthread_setname_np(sc->loop, "sched-loop");
 	return 0;
 }

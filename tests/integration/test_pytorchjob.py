@@ -330,7 +330,8 @@ def test_active_deadline_and_ttl(cluster, agents, ns):
     wait_for(lambda: get(cluster, PTJ + "/" + name) is None, what="job deleted by its TTL")
     wait_for(lambda: not job_pods(cluster, name), what="pods gone")
     r = cluster.get(PG + "/" + name)
-    assert r.code == 404 or r.json()["metadata"]["ownerReferences"][0]["uid"] != uid
+    assert r.code == 404 or r.json()["metadata"]["ownerReferences"][0]["uid"] != uid, \
+        (r.body, failed["status"], time.strftime("%H:%M:%S", time.gmtime()))
 
 
 def test_exit_code_restart_policy_recreates_retryable_failures(cluster, agents, ns):

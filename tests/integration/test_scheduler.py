@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import Agent, kill_leftover_containers, needs_kubectl
+from conftest import Agent, Cluster, Server, kill_leftover_containers, needs_kubectl
 
 pytestmark = needs_kubectl
 
@@ -141,10 +141,20 @@ def gpus_of(p):
 
 
 def delete_pods(cluster, ns, timeout=60):
-    for name in pods(cluster, ns):
-        cluster.delete("/api/v1/namespaces/%s/pods/%s" % (ns, name),
-                       {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0})
-    wait_for(lambda: not pods(cluster, ns), timeout, what="pods of %s deleted" % ns)
+    """Delete every pod of ns gracefully (the agent confirms, so its GPUs are
+    free again when the object is gone) and wait until all are gone; pods
+    whose agent is gone are force-deleted after the timeout."""
+    def delete_all(grace):
+        for name in pods(cluster, ns):
+            cluster.delete("/api/v1/namespaces/%s/pods/%s" % (ns, name),
+                           {"kind": "DeleteOptions", "apiVersion": "v1",
+                            "gracePeriodSeconds": grace})
+    delete_all(1)
+    try:
+        wait_for(lambda: not pods(cluster, ns), timeout, what="pods of %s deleted" % ns)
+    except AssertionError:
+        delete_all(0)
+        wait_for(lambda: not pods(cluster, ns), 10, what="pods of %s force-deleted" % ns)
 
 
 def stop_agent(cluster, agent):
@@ -202,11 +212,25 @@ def agents(server):
             shutil.rmtree(a.data_dir, ignore_errors=True)
 
 
+@pytest.fixture
+def scratch(cluster):
+    """scratch(name) makes a namespace whose pods are deleted after the test,
+    passed or not, so the GPUs are free for the next one."""
+    made = []
+
+    def make(ns):
+        made.append(ensure_ns(cluster, ns))
+        return ns
+    yield make
+    for ns in made:
+        delete_pods(cluster, ns)
+
+
 # ---- placement -----------------------------------------------------------------------
 
 
-def test_pods_are_scheduled_bound_and_run(cluster, agents):
-    ns = ensure_ns(cluster, "sched-basic")
+def test_pods_are_scheduled_bound_and_run(cluster, agents, scratch):
+    ns = scratch("sched-basic")
     create(cluster, ns, pod("plain"))
     create(cluster, ns, pod("elsewhere", schedulerName="some-other-scheduler"))
     p = running(cluster, ns, "plain")
@@ -226,11 +250,10 @@ def test_pods_are_scheduled_bound_and_run(cluster, agents):
     other = get_pod(cluster, ns, "elsewhere")
     assert node_of(other) is None and cond(other, "PodScheduled") is None
     assert events(cluster, ns, "elsewhere") == []
-    delete_pods(cluster, ns)
 
 
-def test_gpu_pods_packed_and_never_overcommitted(cluster, agents):
-    ns = ensure_ns(cluster, "sched-gpu")
+def test_gpu_pods_packed_and_never_overcommitted(cluster, agents, scratch):
+    ns = scratch("sched-gpu")
     # Bin-packing: the second one-GPU pod fills the node the first one uses.
     create(cluster, ns, pod("g1", gpus=1))
     first = node_of(running(cluster, ns, "g1"))
@@ -258,15 +281,15 @@ def test_gpu_pods_packed_and_never_overcommitted(cluster, agents):
     # A GPU comes free: the waiting pod takes it.
     victim = sorted(placed)[0]
     cluster.delete("/api/v1/namespaces/%s/pods/%s" % (ns, victim),
-                   {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0})
+                   {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 1})
     p = running(cluster, ns, waiting[0])
     assert node_of(p) == node_of(placed[victim])
     assert cond(p, "PodScheduled")["status"] == "True"
-    delete_pods(cluster, ns)
 
 
-def test_unschedulable_pod_waits_with_reason_then_runs_on_a_new_node(cluster, server, agents):
-    ns = ensure_ns(cluster, "sched-wait")
+def test_unschedulable_pod_waits_with_reason_then_runs_on_a_new_node(cluster, server, agents,
+                                                                     scratch):
+    ns = scratch("sched-wait")
     create(cluster, ns, pod("big", gpus=3))
     p = unschedulable(cluster, ns, "big")
     msg = cond(p, "PodScheduled")["message"]
@@ -276,7 +299,8 @@ def test_unschedulable_pod_waits_with_reason_then_runs_on_a_new_node(cluster, se
     assert ev[0]["type"] == "Warning" and ev[0]["message"] == msg
     assert ev[0]["source"]["component"] == "default-scheduler"
     out = cluster.kubectl("describe", "pod", "big", "-n", ns).stdout
-    assert "FailedScheduling" in out and "0/2 nodes are available: 2 Insufficient nvidia.com/gpu." in out
+    assert "FailedScheduling" in out
+    assert "0/2 nodes are available: 2 Insufficient nvidia.com/gpu." in out
     assert "PodScheduled" in out
 
     # Unrelated churn (a pod comes and goes) retries it at most: the same
@@ -284,7 +308,7 @@ def test_unschedulable_pod_waits_with_reason_then_runs_on_a_new_node(cluster, se
     create(cluster, ns, pod("churn"))
     running(cluster, ns, "churn")
     cluster.delete("/api/v1/namespaces/%s/pods/churn" % ns,
-                   {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0})
+                   {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 1})
     wait_for(lambda: get_pod(cluster, ns, "churn") is None, what="churn gone")
     time.sleep(3)
     assert len(events(cluster, ns, "big", "FailedScheduling")) == 1
@@ -300,13 +324,13 @@ def test_unschedulable_pod_waits_with_reason_then_runs_on_a_new_node(cluster, se
         assert len(gpus_of(p)) == 3
         assert events(cluster, ns, "big", "Scheduled")
         assert len(events(cluster, ns, "big", "FailedScheduling")) == 1
-        delete_pods(cluster, ns)
     finally:
+        delete_pods(cluster, ns)
         stop_agent(cluster, extra)
 
 
-def test_taints_tolerations_and_node_selectors(cluster, agents):
-    ns = ensure_ns(cluster, "sched-taint")
+def test_taints_tolerations_and_node_selectors(cluster, agents, scratch):
+    ns = scratch("sched-taint")
     cluster.kubectl("taint", "nodes", "node-a", "dedicated=ml:NoSchedule")
     try:
         create(cluster, ns, pod("pinned", nodeSelector={"kubernetes.io/hostname": "node-a"}))
@@ -337,14 +361,13 @@ def test_taints_tolerations_and_node_selectors(cluster, agents):
     finally:
         cluster.kubectl("taint", "nodes", "node-a", "dedicated=ml:NoSchedule-", check=False)
         cluster.kubectl("label", "nodes", "node-b", "accelerator-", check=False)
-    delete_pods(cluster, ns)
 
 
 # ---- gangs --------------------------------------------------------------------------
 
 
-def test_gang_that_cannot_fit_holds_nothing_then_runs_whole(cluster, server, agents):
-    ns = ensure_ns(cluster, "sched-gang")
+def test_gang_that_cannot_fit_holds_nothing_then_runs_whole(cluster, server, agents, scratch):
+    ns = scratch("sched-gang")
     r = cluster.post(PG % ns, {"apiVersion": "scheduling.x-k8s.io/v1alpha1", "kind": "PodGroup",
                                "metadata": {"name": "train"},
                                "spec": {"minMember": 4, "scheduleTimeoutSeconds": 2}})
@@ -385,14 +408,14 @@ def test_gang_that_cannot_fit_holds_nothing_then_runs_whole(cluster, server, age
             c = cond(cluster.get(PG % ns + "/train").json(), "Unschedulable")
             return c if c and c["status"] == "False" else None
         wait_for(cleared, what="PodGroup Unschedulable cleared")
-        delete_pods(cluster, ns)
     finally:
+        delete_pods(cluster, ns)
         stop_agent(cluster, extra)
     cluster.delete(PG % ns + "/train")
 
 
-def test_volcano_podgroup_members_scheduled_together(cluster, agents):
-    ns = ensure_ns(cluster, "sched-volcano")
+def test_volcano_podgroup_members_scheduled_together(cluster, agents, scratch):
+    ns = scratch("sched-volcano")
     r = cluster.post(VPG % ns, {"apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
                                 "metadata": {"name": "vc"}, "spec": {"minMember": 2}})
     assert r.code == 201, r.body
@@ -403,7 +426,6 @@ def test_volcano_podgroup_members_scheduled_together(cluster, agents):
     create(cluster, ns, pod("vc-1", gpus=1, annotations={"scheduling.k8s.io/group-name": "vc"}))
     running(cluster, ns, "vc-0")
     running(cluster, ns, "vc-1")
-    delete_pods(cluster, ns)
     cluster.delete(VPG % ns + "/vc")
 
 
@@ -417,8 +439,8 @@ def make_class(cluster, name, value, default=False):
     assert r.code in (201, 409), r.body
 
 
-def test_high_priority_pod_preempts_low_priority_one(cluster, agents):
-    ns = ensure_ns(cluster, "sched-prio")
+def test_high_priority_pod_preempts_low_priority_one(cluster, agents, scratch):
+    ns = scratch("sched-prio")
     make_class(cluster, "low", 100)
     make_class(cluster, "high", 10000)
     term = ["sh", "-c", "trap 'sleep 1; exit 0' TERM; while true; do sleep 0.2; done"]
@@ -457,11 +479,10 @@ def test_high_priority_pod_preempts_low_priority_one(cluster, agents):
     noms = [e["object"]["status"].get("nominatedNodeName") for e in watch.events
             if e["object"]["metadata"]["name"] == "high"]
     assert node in noms
-    delete_pods(cluster, ns)
 
 
-def test_priority_admission(cluster, agents):
-    ns = ensure_ns(cluster, "sched-admit")
+def test_priority_admission(cluster, agents, scratch):
+    ns = scratch("sched-admit")
     make_class(cluster, "high", 10000)
     # An unknown class: 403 with Kubernetes' message, nothing stored.
     r = cluster.post("/api/v1/namespaces/%s/pods" % ns, pod("ghost", priorityClassName="foo"))
@@ -496,13 +517,13 @@ def test_priority_admission(cluster, agents):
         assert "Only one default can exist" in r.json()["message"]
     finally:
         assert cluster.delete(PCS + "/everyone").code == 200
-    delete_pods(cluster, ns)
 
 
-def test_malformed_tolerations_are_rejected(cluster, agents):
-    ns = ensure_ns(cluster, "sched-bad")
+def test_malformed_tolerations_are_rejected(cluster, agents, scratch):
+    ns = scratch("sched-bad")
     bad = [
-        ([{"key": "a", "operator": "Bogus", "effect": "NoSchedule"}], "spec.tolerations[0].operator"),
+        ([{"key": "a", "operator": "Bogus", "effect": "NoSchedule"}],
+         "spec.tolerations[0].operator"),
         ([{"key": "a", "operator": "Equal", "effect": "Sometimes"}], "spec.tolerations[0].effect"),
         ([{"operator": "Equal", "value": "x"}], "spec.tolerations[0].operator"),
         ([{"key": "a", "operator": "Exists", "value": "x"}], "spec.tolerations[0].operator"),
@@ -523,8 +544,8 @@ def test_malformed_tolerations_are_rejected(cluster, agents):
 # ---- a Job through the scheduler ------------------------------------------------------------
 
 
-def test_indexed_gpu_job_completes(cluster, agents):
-    ns = ensure_ns(cluster, "sched-job")
+def test_indexed_gpu_job_completes(cluster, agents, scratch):
+    ns = scratch("sched-job")
     script = 'echo "index=$JOB_COMPLETION_INDEX gpus=$NVIDIA_VISIBLE_DEVICES"; ' \
              'test -n "$NVIDIA_VISIBLE_DEVICES"'
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "idx", "namespace": ns},
@@ -552,3 +573,57 @@ def test_indexed_gpu_job_completes(cluster, agents):
         assert events(cluster, ns, q["metadata"]["name"], "Scheduled")
     cluster.kubectl("delete", "job", "idx", "-n", ns, "--cascade=foreground", "--wait=false")
     wait_for(lambda: not pods(cluster, ns), what="job pods gone")
+
+
+# ---- the flag, and a restart ----------------------------------------------------------------
+
+
+def test_scheduler_flag_and_restart_keep_bindings():
+    """--scheduler=false leaves pods alone; a scheduler started later places
+    them; after a restart the pods bound before still hold their node, and a
+    pod already marked unschedulable is not reported again. A Node object
+    stands in for an agent (no processes run)."""
+    node = {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "virt-1", "labels": {"kubernetes.io/hostname": "virt-1"}},
+            "status": {"capacity": {"cpu": "8", "memory": "32Gi", "pods": "110", GPU: "2"},
+                       "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110", GPU: "2"},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+    s = Server(extra_args=["--scheduler=false"]).start()
+    data_dir = s.data_dir
+    try:
+        c = Cluster(s)
+        assert c.post("/api/v1/nodes", node).code == 201
+        ns = ensure_ns(c, "sched-restart")
+        for name in ("a", "b"):
+            create(c, ns, pod(name, gpus=1))
+        time.sleep(1)
+        for name in ("a", "b"):
+            p = get_pod(c, ns, name)
+            assert node_of(p) is None and cond(p, "PodScheduled") is None
+        assert events(c, ns) == []
+        s.stop()
+        s.assert_clean_log()
+
+        s = Server(data_dir=data_dir).start()
+        c = Cluster(s)
+        for name in ("a", "b"):
+            wait_for(lambda: node_of(get_pod(c, ns, name)) == "virt-1", what="%s bound" % name)
+        create(c, ns, pod("c", gpus=1))
+        msg = cond(unschedulable(c, ns, "c"), "PodScheduled")["message"]
+        assert msg.startswith("0/1 nodes are available: 1 Insufficient nvidia.com/gpu."), msg
+        wait_for(lambda: events(c, ns, "c", "FailedScheduling"), what="event for c")
+        s.stop()
+        s.assert_clean_log()
+
+        s = Server(data_dir=data_dir).start()
+        c = Cluster(s)
+        create(c, ns, pod("d", gpus=1))
+        unschedulable(c, ns, "d")
+        wait_for(lambda: events(c, ns, "d", "FailedScheduling"), what="event for d")
+        assert len(events(c, ns, "c", "FailedScheduling")) == 1
+        assert node_of(get_pod(c, ns, "c")) is None
+        assert {node_of(get_pod(c, ns, n)) for n in ("a", "b")} == {"virt-1"}
+    finally:
+        s.stop()
+        s.assert_clean_log()
+        shutil.rmtree(data_dir, ignore_errors=True)
