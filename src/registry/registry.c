@@ -78,18 +78,33 @@ void wf_kind_qualified_resource(const wf_kind *k, char *buf, size_t len)
 		snprintf(buf, len, "%s", k->resource);
 }
 
+/* "/registry/<resource>" for the core group, "/registry/<group>/<resource>"
+ * otherwise, so that two groups' resources of one name (the two PodGroup
+ * kinds) never share keys. */
+static void wf__kind_root(const wf_kind *k, char *buf, size_t len)
+{
+	if (k->group[0])
+		snprintf(buf, len, "/registry/%s/%s", k->group, k->resource);
+	else
+		snprintf(buf, len, "/registry/%s", k->resource);
+}
+
 char *wf_registry_prefix(const wf_kind *k, const char *ns)
 {
+	char root[256];
+	wf__kind_root(k, root, sizeof root);
 	if (k->namespaced && ns && ns[0])
-		return wf_xasprintf("/registry/%s/%s/", k->resource, ns);
-	return wf_xasprintf("/registry/%s/", k->resource);
+		return wf_xasprintf("%s/%s/", root, ns);
+	return wf_xasprintf("%s/", root);
 }
 
 char *wf_registry_key(const wf_kind *k, const char *ns, const char *name)
 {
+	char root[256];
+	wf__kind_root(k, root, sizeof root);
 	if (k->namespaced)
-		return wf_xasprintf("/registry/%s/%s/%s", k->resource, ns, name);
-	return wf_xasprintf("/registry/%s/%s", k->resource, name);
+		return wf_xasprintf("%s/%s/%s", root, ns, name);
+	return wf_xasprintf("%s/%s", root, name);
 }
 
 bool wf_kind_field_supported(const wf_kind *k, const char *field)

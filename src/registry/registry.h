@@ -88,8 +88,8 @@ const char *wf_kind_api_version(const wf_kind *k);
 void wf_kind_qualified_resource(const wf_kind *k, char *buf, size_t len);
 
 /*
- * Store keys. Kinds live under "/registry/<resource>/" (core and built-in
- * groups) as etcd-backed Kubernetes does; namespaced objects under
+ * Store keys. Kinds live under "/registry/<resource>/" (core group) or
+ * "/registry/<group>/<resource>/" (every other group); namespaced objects under
  * ".../<namespace>/<name>", cluster-scoped ones under ".../<name>".
  * Returned strings are heap-allocated; caller frees.
  */
