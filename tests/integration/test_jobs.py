@@ -1,9 +1,10 @@
 """batch/v1 Jobs run by the in-process Job controller, node lifecycle and the
 garbage collector's sweep, with a real `wharf agent` and real kubectl.
 
-There is no scheduler yet, so every Job's pod template names the agent's
-node (spec.nodeName: node-1), which Kubernetes allows too. One server and
-one agent (4 declared GPUs) serve the Job tests; node lifecycle runs on a
+Most Job tests name the agent's node in the pod template (spec.nodeName:
+node-1), which Kubernetes allows too; the failover test lets the scheduler
+place pods. One server and one agent (4 declared GPUs) serve the Job tests;
+node lifecycle runs on a
 dedicated server with short timeouts and its own agent, which the test
 kills with SIGKILL and starts again. Waits poll; nothing asserts on
 durations.
@@ -503,3 +504,41 @@ def test_gc_deletes_pods_whose_owners_are_gone(nl):
     # Owners that exist (or may: an unserved kind) keep their pods.
     for name in ("owned", "half", "unknown-kind"):
         assert not deleted(name), name
+
+
+def test_node_lost_job_pod_moves_to_another_node(nl_server, nl):
+    """With the scheduler: killing the agent that runs a Job's pod moves the
+    work to another node (the lost node is tainted unreachable, its pod is
+    failed and removed, the Job's replacement is scheduled elsewhere)."""
+    a = Agent(nl_server, node_name="fo-a").start()
+    b = Agent(nl_server, node_name="fo-b").start()
+    agents = {"fo-a": a, "fo-b": b}
+    try:
+        name = "mover"
+        m = job_manifest(name, ["sleep", "300"], ns="default")
+        del m["spec"]["template"]["spec"]["nodeName"]  # the scheduler places it
+        m["spec"]["template"]["spec"]["nodeSelector"] = {"wharf.test/failover": "yes"}
+        for node in agents:
+            r = nl.patch("/api/v1/nodes/" + node,
+                         {"metadata": {"labels": {"wharf.test/failover": "yes"}}},
+                         "application/merge-patch+json")
+            assert r.code == 200, r.body
+        create_job(nl, m)
+        first = wait_for(lambda: [p for p in job_pods(nl, name, "default")
+                                  if phase(p) == "Running"], what="a running pod")[0]
+        lost = first["spec"]["nodeName"]
+        other = "fo-b" if lost == "fo-a" else "fo-a"
+        agents[lost].kill9()
+        moved = wait_for(lambda: [p for p in job_pods(nl, name, "default")
+                                  if p["spec"].get("nodeName") == other
+                                  and phase(p) == "Running"],
+                         timeout=GRACE_S + EVICT_S + 90, what="the pod running on " + other)
+        assert moved[0]["metadata"]["name"] != first["metadata"]["name"]
+        assert nl.get("/api/v1/namespaces/default/pods/"
+                      + first["metadata"]["name"]).code == 404
+        delete_job_and_wait(nl, name, "default")
+    finally:
+        for ag in agents.values():
+            ag.stop()
+            kill_leftover_containers(ag.data_dir)
+            shutil.rmtree(ag.data_dir, ignore_errors=True)
