@@ -468,6 +468,8 @@ int wf_agent_run(const wf_agent_options *o)
 		wf__log("GPU pool: %s", err.msg);
 		goto out;
 	}
+	if (wf_gpu_pool_warning(a->gpus))
+		wf__log("GPU assignments: %s", wf_gpu_pool_warning(a->gpus));
 
 	a->client = wf_client_new(o->server);
 	for (int tries = 0;; tries++) {
