@@ -31,98 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static char g_base[64];
+#include "bench_util.h"
+
 static bool g_quick;
 static bool g_api_only;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, size_t n, double p)
-{
-	if (!n)
-		return 0;
-	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-	return v[i];
-}
-
 /* ---- HTTP ------------------------------------------------------------------ */
-
-typedef struct sink {
-	size_t len;
-	char *data; /* kept only when asked */
-	size_t cap;
-	bool keep;
-} sink;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	sink *s = ud;
-	size_t len = sz * n;
-	if (s->keep) {
-		if (s->len + len + 1 > s->cap) {
-			s->cap = (s->len + len + 1) * 2;
-			s->data = realloc(s->data, s->cap);
-		}
-		memcpy(s->data + s->len, p, len);
-		s->data[s->len + len] = '\0';
-	}
-	s->len += len;
-	return len;
-}
-
-static long http(CURL *c, const char *method, const char *path, const char *body,
-		 const char *ctype, const char *accept, sink *out)
-{
-	char url[512];
-	snprintf(url, sizeof url, "%s%s", g_base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	struct curl_slist *h = NULL;
-	char ct[128], ac[256];
-	snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
-	snprintf(ac, sizeof ac, "Accept: %s", accept ? accept : "application/json");
-	h = curl_slist_append(h, ct);
-	h = curl_slist_append(h, ac);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	} else {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(c, CURLOPT_HTTPGET, strcmp(method, "GET") == 0 ? 1L : 0L);
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	}
-	sink local = {0};
-	sink *s = out ? out : &local;
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-	CURLcode rc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	long code = 0;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	free(local.data);
-	return code;
-}
-
-static CURL *new_handle(void)
-{
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	return c;
-}
 
 static const char *pod_json(char *buf, size_t len, const char *ns, const char *name,
 			    const char *node, int gen)
@@ -139,74 +53,12 @@ static const char *pod_json(char *buf, size_t len, const char *ns, const char *n
 
 /* ---- server process ------------------------------------------------------------ */
 
-static pid_t g_server;
-static char g_dir[256];
-
-static int free_port(void)
+static void bench_start_server(const char *bin)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-	bind(fd, (struct sockaddr *)&sin, sizeof sin);
-	socklen_t sl = sizeof sin;
-	getsockname(fd, (struct sockaddr *)&sin, &sl);
-	int port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-static void start_server(const char *bin)
-{
-	snprintf(g_dir, sizeof g_dir, "/tmp/wharf-bench-XXXXXX");
-	if (!mkdtemp(g_dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	int port = free_port();
-	snprintf(g_base, sizeof g_base, "http://127.0.0.1:%d", port);
-	char listen[64], log[300];
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-	snprintf(log, sizeof log, "%s/server.log", g_dir);
-	g_server = fork();
-	if (g_server == 0) {
-		freopen(log, "w", stderr);
-		execl(bin, bin, "server", "--listen", listen, "--data-dir", g_dir, "--workers", "64",
-		      g_api_only ? "--controllers=false" : "--controllers=true", (char *)NULL);
-		_exit(127);
-	}
-	CURL *c = new_handle();
-	for (int i = 0; i < 300; i++) {
-		if (http(c, "GET", "/healthz", NULL, NULL, NULL, NULL) == 200) {
-			curl_easy_cleanup(c);
-			return;
-		}
-		usleep(20000);
-	}
-	fprintf(stderr, "server did not start (see %s)\n", log);
-	exit(1);
-}
-
-static void stop_server(void)
-{
-	kill(g_server, SIGTERM);
-	waitpid(g_server, NULL, 0);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", g_dir);
-}
-
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kib = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return kib;
+	make_tmp_dir("/tmp/wharf-bench-XXXXXX");
+	const char *extra[] = {"--workers", "64",
+			       g_api_only ? "--controllers=false" : "--controllers=true", NULL};
+	start_server(bin, NULL, extra, false, 300);
 }
 
 /* ---- 1, 2: write throughput and latency ------------------------------------- */
@@ -241,11 +93,11 @@ static void *writer_main(void *arg)
 			/* A merge patch: read-modify-write with CAS inside the server. */
 			snprintf(path, sizeof path, "/api/v1/namespaces/default/pods/%s", name);
 			snprintf(body, sizeof body, "{\"metadata\":{\"labels\":{\"gen\":\"u%d\"}}}", i);
-			code = http(c, "PATCH", path, body, "application/merge-patch+json", NULL,
+			code = http_req(c, "PATCH", path, body, "application/merge-patch+json", NULL,
 				    NULL);
 		} else {
 			pod_json(body, sizeof body, "default", name, NULL, i);
-			code = http(c, "POST", "/api/v1/namespaces/default/pods", body, NULL, NULL,
+			code = http_req(c, "POST", "/api/v1/namespaces/default/pods", body, NULL, NULL,
 				    NULL);
 		}
 		w->lat[i] = now_s() - t0;
@@ -301,9 +153,9 @@ static void bench_list(int pods)
 		double lat[5];
 		size_t bytes = 0;
 		for (int i = 0; i < 5; i++) {
-			sink s = {0};
+			sink s = {.drop = true};
 			double t0 = now_s();
-			http(c, "GET", "/api/v1/namespaces/list/pods", NULL, NULL,
+			http_req(c, "GET", "/api/v1/namespaces/list/pods", NULL, NULL,
 			     t ? table_accept : NULL, &s);
 			lat[i] = now_s() - t0;
 			bytes = s.len;
@@ -354,11 +206,11 @@ static void *watcher_main(void *arg)
 static void bench_fanout(int watchers, int events)
 {
 	CURL *c = new_handle();
-	http(c, "POST", "/api/v1/namespaces",
+	http_req(c, "POST", "/api/v1/namespaces",
 	     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"fanout\"}}",
 	     NULL, NULL, NULL);
-	sink s = {.keep = true};
-	http(c, "GET", "/api/v1/namespaces/fanout/configmaps", NULL, NULL, NULL, &s);
+	sink s = {0};
+	http_req(c, "GET", "/api/v1/namespaces/fanout/configmaps", NULL, NULL, NULL, &s);
 	char rv[32] = "1";
 	char *p = s.data ? strstr(s.data, "\"resourceVersion\":\"") : NULL;
 	if (p)
@@ -378,7 +230,7 @@ static void bench_fanout(int watchers, int events)
 			 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
 			 "\"cm-%d\"},\"data\":{\"k\":\"v\"}}",
 			 i);
-		http(c, "POST", "/api/v1/namespaces/fanout/configmaps", body, NULL, NULL, NULL);
+		http_req(c, "POST", "/api/v1/namespaces/fanout/configmaps", body, NULL, NULL, NULL);
 	}
 	double writes_done = now_s();
 	for (int i = 0; i < watchers; i++)
@@ -423,12 +275,12 @@ static void *filler_main(void *arg)
 				 "\"nvidia.com/gpu\":\"8\",\"pods\":\"110\"},\"allocatable\":{\"cpu\":"
 				 "\"64\",\"memory\":\"512Gi\",\"nvidia.com/gpu\":\"8\",\"pods\":\"110\"}}}",
 				 i);
-			http(c, "POST", "/api/v1/nodes", body, NULL, NULL, NULL);
+			http_req(c, "POST", "/api/v1/nodes", body, NULL, NULL, NULL);
 		} else {
 			snprintf(name, sizeof name, "mem-%d", i);
 			snprintf(node, sizeof node, "node-%d", i % 5000);
 			pod_json(body, sizeof body, "mem", name, node, 0);
-			http(c, "POST", "/api/v1/namespaces/mem/pods", body, NULL, NULL, NULL);
+			http_req(c, "POST", "/api/v1/namespaces/mem/pods", body, NULL, NULL, NULL);
 		}
 	}
 	curl_easy_cleanup(c);
@@ -459,7 +311,7 @@ int main(int argc, char **argv)
 			g_api_only = true;
 	}
 	curl_global_init(CURL_GLOBAL_ALL);
-	start_server(bin);
+	bench_start_server(bin);
 	printf("wharf API benchmark (server %s%s, pid %d, %ld CPUs)\n", bin,
 	       g_api_only ? " --controllers=false" : "", (int)g_server,
 	       sysconf(_SC_NPROCESSORS_ONLN));
@@ -471,7 +323,7 @@ int main(int argc, char **argv)
 	run_writes("create, paced 1,000 writes/s, 16 clients", 16, 500 / scale, false, 1000, "p");
 
 	CURL *c = new_handle();
-	http(c, "POST", "/api/v1/namespaces",
+	http_req(c, "POST", "/api/v1/namespaces",
 	     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"list\"}}",
 	     NULL, NULL, NULL);
 	int list_n = 10000 / scale;
@@ -481,7 +333,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < list_n; i++) {
 			snprintf(name, sizeof name, "l-%d", i);
 			pod_json(body, sizeof body, "list", name, NULL, 0);
-			http(c, "POST", "/api/v1/namespaces/list/pods", body, NULL, NULL, NULL);
+			http_req(c, "POST", "/api/v1/namespaces/list/pods", body, NULL, NULL, NULL);
 		}
 	}
 	bench_list(list_n);
@@ -489,10 +341,10 @@ int main(int argc, char **argv)
 
 	/* Memory: a fresh server holding 5,000 nodes and 50,000 pods. */
 	curl_easy_cleanup(c);
-	stop_server();
-	start_server(bin);
+	stop_all();
+	bench_start_server(bin);
 	c = new_handle();
-	http(c, "POST", "/api/v1/namespaces",
+	http_req(c, "POST", "/api/v1/namespaces",
 	     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"mem\"}}", NULL,
 	     NULL, NULL);
 	long idle = rss_kib(g_server);
@@ -500,15 +352,15 @@ int main(int argc, char **argv)
 	fill(5000 / scale, true, 32);
 	fill(50000 / scale, false, 32);
 	double t = now_s() - t0;
-	sink s = {0};
-	http(c, "GET", "/api/v1/nodes?limit=1", NULL, NULL, NULL, &s);
+	sink s = {.drop = true};
+	http_req(c, "GET", "/api/v1/nodes?limit=1", NULL, NULL, NULL, &s);
 	long held = rss_kib(g_server);
 	printf("%-44s %d nodes + %d pods loaded in %.1f s (%.0f creates/s); RSS idle %.1f MB, "
 	       "holding %.1f MB\n",
 	       "server memory", 5000 / scale, 50000 / scale, t, (5000 + 50000) / scale / t,
 	       idle / 1024.0, held / 1024.0);
 	curl_easy_cleanup(c);
-	stop_server();
+	stop_all();
 	curl_global_cleanup();
 	return 0;
 }

@@ -33,213 +33,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define NODE "bench-node"
 #define NS "podstart"
 #define MAX_PODS 10000
 #define RUNNING_TIMEOUT_S 30.0
 
-static char g_base[64];
-static char g_dir[256];
-static pid_t g_server, g_agent;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, size_t n, double p)
-{
-	if (!n)
-		return 0;
-	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-	return v[i];
-}
-
-/* ---- HTTP ------------------------------------------------------------------ */
-
-typedef struct sink {
-	size_t len, cap;
-	char *data;
-} sink;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	sink *s = ud;
-	size_t len = sz * n;
-	if (s->len + len + 1 > s->cap) {
-		s->cap = (s->len + len + 1) * 2;
-		s->data = realloc(s->data, s->cap);
-	}
-	memcpy(s->data + s->len, p, len);
-	s->len += len;
-	s->data[s->len] = '\0';
-	return len;
-}
-
-static CURL *new_handle(void)
-{
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	return c;
-}
-
-/* One request; the answer's body goes to out (may be NULL). Returns the HTTP status. */
-static long http(CURL *c, const char *method, const char *path, const char *body, sink *out)
-{
-	char url[512];
-	snprintf(url, sizeof url, "%s%s", g_base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "Accept: application/json");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	} else {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	}
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	sink local = {0};
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out ? out : &local);
-	CURLcode rc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	long code = 0;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	free(local.data);
-	return code;
-}
-
 /* ---- processes ------------------------------------------------------------------ */
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-	bind(fd, (struct sockaddr *)&sin, sizeof sin);
-	socklen_t sl = sizeof sin;
-	getsockname(fd, (struct sockaddr *)&sin, &sl);
-	int port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-static pid_t spawn(char *const argv[], const char *log)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
-			_exit(126);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool node_ready(CURL *c)
-{
-	sink s = {0};
-	bool ready = false;
-	if (http(c, "GET", "/api/v1/nodes/" NODE, NULL, &s) == 200) {
-		json_t *n = json_loads(s.data, 0, NULL);
-		size_t i;
-		json_t *cond;
-		json_array_foreach(json_object_get(json_object_get(n, "status"), "conditions"), i,
-				   cond)
-		{
-			ready |= !strcmp(json_string_value(json_object_get(cond, "type")) ?: "",
-					 "Ready") &&
-				 !strcmp(json_string_value(json_object_get(cond, "status")) ?: "",
-					 "True");
-		}
-		json_decref(n);
-	}
-	free(s.data);
-	return ready;
-}
 
 static void start(const char *bin)
 {
-	snprintf(g_dir, sizeof g_dir, "/tmp/wharf-podstart-XXXXXX");
-	if (!mkdtemp(g_dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	int port = free_port(), agent_port = free_port();
-	snprintf(g_base, sizeof g_base, "http://127.0.0.1:%d", port);
-	char listen[64], aport[16], sdir[300], adir[300], slog[300], alog[300];
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-	snprintf(aport, sizeof aport, "%d", agent_port);
-	snprintf(sdir, sizeof sdir, "%s/server", g_dir);
-	snprintf(adir, sizeof adir, "%s/agent", g_dir);
-	snprintf(slog, sizeof slog, "%s/server.log", g_dir);
-	snprintf(alog, sizeof alog, "%s/agent.log", g_dir);
-	char *sargv[] = {(char *)bin, "server", "--listen", listen, "--data-dir", sdir, NULL};
-	g_server = spawn(sargv, slog);
-	CURL *c = new_handle();
-	int i;
-	for (i = 0; i < 300 && http(c, "GET", "/healthz", NULL, NULL) != 200; i++)
-		usleep(20000);
-	if (i == 300) {
-		fprintf(stderr, "server did not start (see %s)\n", slog);
-		exit(1);
-	}
-	char *gpus = "8:NVIDIA-H100-80GB-HBM3:81559";
-	char *aargv[] = {(char *)bin, "agent",	    "--server", g_base,	  "--node-name",
-			 NODE,	      "--data-dir", adir,	"--port", aport,
-			 "--gpus",    gpus,	    NULL};
-	g_agent = spawn(aargv, alog);
-	for (i = 0; i < 300 && !node_ready(c); i++)
-		usleep(20000);
-	if (i == 300) {
-		fprintf(stderr, "agent did not register (see %s)\n", alog);
-		exit(1);
-	}
+	make_tmp_dir("/tmp/wharf-podstart-XXXXXX");
+	const char *extra[] = {NULL};
+	start_server(bin, "server", extra, true, 300);
+	const char *gpus = "8:NVIDIA-H100-80GB-HBM3:81559";
+	start_agent(bin, NODE, gpus, 300);
+	CURL *c = new_handle_t(30);
 	http(c, "POST", "/api/v1/namespaces",
 	     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"" NS "\"}}",
 	     NULL);
 	curl_easy_cleanup(c);
-}
-
-/* Containers of pods still on the agent (state.json without exit.json): SIGKILL
- * their process groups, so that the benchmark never leaves processes behind. */
-static void kill_leftovers(void)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof cmd,
-		 "find %s/agent/pods -name state.json 2>/dev/null | while read f; do "
-		 "d=$(dirname \"$f\"); [ -e \"$d/exit.json\" ] && continue; "
-		 "p=$(sed -n 's/.*\"pgid\": *\\([0-9]*\\).*/\\1/p' \"$f\"); "
-		 "[ -n \"$p\" ] && kill -9 -- -$p 2>/dev/null; done",
-		 g_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not look for leftover containers\n");
-}
-
-static void stop(void)
-{
-	kill(g_agent, SIGTERM);
-	waitpid(g_agent, NULL, 0);
-	kill_leftovers();
-	kill(g_server, SIGTERM);
-	waitpid(g_server, NULL, 0);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", g_dir);
 }
 
 /* ---- the watch ---------------------------------------------------------------------- */
@@ -383,7 +197,7 @@ typedef struct creator {
 static void *creator_main(void *arg)
 {
 	creator *cr = arg;
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	/* Connect before the barrier so that the creates really start together. */
 	http(c, "GET", "/healthz", NULL, NULL);
 	pthread_barrier_wait(cr->barrier);
@@ -409,7 +223,7 @@ static int agent_pods(void)
 
 static void delete_run(int run, int n)
 {
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	char path[256];
 	for (int i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "/api/v1/namespaces/" NS "/pods/r%d-%d", run, i);
@@ -455,7 +269,7 @@ static void begin_run(int run)
 static void run_serial(int run, int n, bool wait_each)
 {
 	begin_run(run);
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	double t0 = now_s();
 	int made = 0;
 	for (int i = 0; i < n; i++) {
@@ -521,7 +335,7 @@ int main(int argc, char **argv)
 	       (int)g_server, (int)g_agent, bin, sysconf(_SC_NPROCESSORS_ONLN), n);
 
 	/* One watch for every run, from the list's resourceVersion. */
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	sink s = {0};
 	http(c, "GET", "/api/v1/namespaces/" NS "/pods", NULL, &s);
 	json_t *list = json_loads(s.data ? s.data : "", 0, NULL);
@@ -542,7 +356,7 @@ int main(int argc, char **argv)
 
 	g_stop_watch = true;
 	pthread_join(watcher, NULL);
-	stop();
+	stop_all();
 	curl_global_cleanup();
 	return 0;
 }

@@ -35,160 +35,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static char g_base[64];
-static pid_t g_server;
-static char g_dir[256];
+#include "bench_util.h"
+
 static bool g_baseline; /* no scheduler; pods are created with spec.nodeName */
 static int g_nodes;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, size_t n, double p)
-{
-	if (!n)
-		return 0;
-	return v[(size_t)(p * (double)(n - 1) + 0.5)];
-}
-
-/* ---- HTTP ------------------------------------------------------------------ */
-
-typedef struct sink {
-	char *data;
-	size_t len, cap;
-} sink;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	sink *s = ud;
-	size_t len = sz * n;
-	if (s) {
-		if (s->len + len + 1 > s->cap) {
-			s->cap = (s->len + len + 1) * 2;
-			s->data = realloc(s->data, s->cap);
-		}
-		memcpy(s->data + s->len, p, len);
-		s->len += len;
-		s->data[s->len] = '\0';
-	}
-	return len;
-}
-
-static CURL *new_handle(void)
-{
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	return c;
-}
-
-static long http(CURL *c, const char *method, const char *path, const char *body, sink *out)
-{
-	char url[512];
-	snprintf(url, sizeof url, "%s%s", g_base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	h = curl_slist_append(h, "Accept: application/json");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	} else {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	CURLcode rc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	long code = 0;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	return code;
-}
-
 /* ---- server process ------------------------------------------------------------ */
 
-static int free_port(void)
+static void bench_start_server(const char *bin)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-	bind(fd, (struct sockaddr *)&sin, sizeof sin);
-	socklen_t sl = sizeof sin;
-	getsockname(fd, (struct sockaddr *)&sin, &sl);
-	int port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-static void start_server(const char *bin)
-{
-	snprintf(g_dir, sizeof g_dir, "/tmp/wharf-schedbench-XXXXXX");
-	if (!mkdtemp(g_dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	int port = free_port();
-	snprintf(g_base, sizeof g_base, "http://127.0.0.1:%d", port);
-	char listen[64], log[300];
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-	snprintf(log, sizeof log, "%s/server.log", g_dir);
-	g_server = fork();
-	if (g_server == 0) {
-		if (!freopen(log, "w", stderr))
-			_exit(127);
-		/* Nodes without agents never renew a Lease: keep node lifecycle away. */
-		execl(bin, bin, "server", "--listen", listen, "--data-dir", g_dir, "--workers",
-		      "64", "--node-monitor-grace-period", "86400",
-		      g_baseline ? "--scheduler=false" : "--scheduler=true", (char *)NULL);
-		_exit(127);
-	}
-	CURL *c = new_handle();
-	for (int i = 0; i < 500; i++) {
-		if (http(c, "GET", "/healthz", NULL, NULL) == 200) {
-			curl_easy_cleanup(c);
-			return;
-		}
-		usleep(20000);
-	}
-	fprintf(stderr, "server did not start (see %s)\n", log);
-	exit(1);
-}
-
-static void stop_server(void)
-{
-	if (kill(g_server, SIGTERM) == 0)
-		waitpid(g_server, NULL, 0);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", g_dir);
-}
-
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kib = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return kib;
+	make_tmp_dir("/tmp/wharf-schedbench-XXXXXX");
+	/* Nodes without agents never renew a Lease: keep node lifecycle away. */
+	const char *extra[] = {"--workers", "64", "--node-monitor-grace-period", "86400",
+			       g_baseline ? "--scheduler=false" : "--scheduler=true", NULL};
+	start_server(bin, NULL, extra, false, 500);
 }
 
 /* CPU seconds (user + system) used by pid so far. */
@@ -536,7 +396,7 @@ int main(int argc, char **argv)
 	}
 	g_nodes = nodes;
 	curl_global_init(CURL_GLOBAL_ALL);
-	start_server(bin);
+	bench_start_server(bin);
 	printf("wharf scheduler API benchmark (server %s, pid %d, %ld CPUs)%s\n", bin,
 	       (int)g_server, sysconf(_SC_NPROCESSORS_ONLN),
 	       g_baseline ? ": BASELINE, no scheduler, pods created with spec.nodeName" : "");
@@ -564,7 +424,7 @@ int main(int argc, char **argv)
 	kill(g_server, SIGTERM);
 	waitpid(g_server, NULL, 0);
 	log_lines("events dropped in all");
-	stop_server();
+	stop_all();
 	curl_global_cleanup();
 	return 0;
 }

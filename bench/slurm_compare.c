@@ -50,6 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define NODE "gpu-node"
 #define GPUS 8
 #define MAX_JOBS 100000
@@ -57,189 +59,16 @@
 #define DEFAULT_SLURM "/work/shared/peers/slurm/run.sh"
 
 static double g_timeout_s = 900; /* per Wharf run */
-static char g_base[64];
-static char g_dir[256];
-static pid_t g_server, g_agent;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- HTTP ------------------------------------------------------------------ */
-
-typedef struct sink {
-	size_t len, cap;
-	char *data;
-} sink;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	sink *s = ud;
-	size_t len = sz * n;
-	if (s->len + len + 1 > s->cap) {
-		s->cap = (s->len + len + 1) * 2;
-		s->data = realloc(s->data, s->cap);
-	}
-	memcpy(s->data + s->len, p, len);
-	s->len += len;
-	s->data[s->len] = '\0';
-	return len;
-}
-
-static CURL *new_handle(void)
-{
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	return c;
-}
-
-/* One request; the answer's body goes to out (may be NULL). Returns the HTTP status. */
-static long http(CURL *c, const char *method, const char *path, const char *body, sink *out)
-{
-	char url[512];
-	snprintf(url, sizeof url, "%s%s", g_base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "Accept: application/json");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	} else {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	}
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	sink local = {0};
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out ? out : &local);
-	CURLcode rc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	long code = 0;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	free(local.data);
-	return code;
-}
-
 /* ---- processes ------------------------------------------------------------------ */
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-	bind(fd, (struct sockaddr *)&sin, sizeof sin);
-	socklen_t sl = sizeof sin;
-	getsockname(fd, (struct sockaddr *)&sin, &sl);
-	int port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-static pid_t spawn(char *const argv[], const char *log)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
-			_exit(126);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool node_ready(CURL *c)
-{
-	sink s = {0};
-	bool ready = false;
-	if (http(c, "GET", "/api/v1/nodes/" NODE, NULL, &s) == 200) {
-		json_t *n = json_loads(s.data, 0, NULL);
-		size_t i;
-		json_t *cond;
-		json_array_foreach(json_object_get(json_object_get(n, "status"), "conditions"), i,
-				   cond)
-		{
-			const char *t = json_string_value(json_object_get(cond, "type"));
-			const char *st = json_string_value(json_object_get(cond, "status"));
-			ready |= t && st && !strcmp(t, "Ready") && !strcmp(st, "True");
-		}
-		json_decref(n);
-	}
-	free(s.data);
-	return ready;
-}
 
 static void start(const char *bin)
 {
-	snprintf(g_dir, sizeof g_dir, "/tmp/wharf-slurmcmp-XXXXXX");
-	if (!mkdtemp(g_dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	int port = free_port(), agent_port = free_port();
-	snprintf(g_base, sizeof g_base, "http://127.0.0.1:%d", port);
-	char listen[64], aport[16], sdir[300], adir[300], slog[300], alog[300], gpus[64];
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-	snprintf(aport, sizeof aport, "%d", agent_port);
-	snprintf(sdir, sizeof sdir, "%s/server", g_dir);
-	snprintf(adir, sizeof adir, "%s/agent", g_dir);
-	snprintf(slog, sizeof slog, "%s/server.log", g_dir);
-	snprintf(alog, sizeof alog, "%s/agent.log", g_dir);
+	make_tmp_dir("/tmp/wharf-slurmcmp-XXXXXX");
+	const char *extra[] = {NULL};
+	start_server(bin, "server", extra, true, 500);
+	char gpus[64];
 	snprintf(gpus, sizeof gpus, "%d:NVIDIA-H100-80GB-HBM3:81559", GPUS);
-	char *sargv[] = {(char *)bin, "server", "--listen", listen, "--data-dir", sdir, NULL};
-	g_server = spawn(sargv, slog);
-	CURL *c = new_handle();
-	int i;
-	for (i = 0; i < 500 && http(c, "GET", "/healthz", NULL, NULL) != 200; i++)
-		usleep(20000);
-	if (i == 500) {
-		fprintf(stderr, "server did not start (see %s)\n", slog);
-		exit(1);
-	}
-	char *aargv[] = {(char *)bin, "agent",	    "--server", g_base,	  "--node-name",
-			 NODE,	      "--data-dir", adir,	"--port", aport,
-			 "--gpus",    gpus,	    NULL};
-	g_agent = spawn(aargv, alog);
-	for (i = 0; i < 500 && !node_ready(c); i++)
-		usleep(20000);
-	if (i == 500) {
-		fprintf(stderr, "agent did not register (see %s)\n", alog);
-		exit(1);
-	}
-	curl_easy_cleanup(c);
-}
-
-/* Containers still running under the agent: SIGKILL their process groups. */
-static void kill_leftovers(void)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof cmd,
-		 "find %s/agent/pods -name state.json 2>/dev/null | while read f; do "
-		 "d=$(dirname \"$f\"); [ -e \"$d/exit.json\" ] && continue; "
-		 "p=$(sed -n 's/.*\"pgid\": *\\([0-9]*\\).*/\\1/p' \"$f\"); "
-		 "[ -n \"$p\" ] && kill -9 -- -$p 2>/dev/null; done",
-		 g_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not look for leftover containers\n");
-}
-
-static void stop(void)
-{
-	kill(g_agent, SIGTERM);
-	waitpid(g_agent, NULL, 0);
-	kill_leftovers();
-	kill(g_server, SIGTERM);
-	waitpid(g_server, NULL, 0);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", g_dir);
+	start_agent(bin, NODE, gpus, 500);
 }
 
 /* ---- the watch: counts pods of the current run that finished ------------------- */
@@ -371,7 +200,7 @@ static void *watch_main(void *arg)
 /* Delete finished pods as the watch reports them, until the run ends. */
 static void *reaper_main(void *arg)
 {
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	char path[256];
 	for (;;) {
 		pthread_mutex_lock(&g_mu);
@@ -400,7 +229,7 @@ static pthread_t g_reaper;
 
 static pthread_t begin_run(const char *ns, int n)
 {
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	char body[256], path[256];
 	snprintf(body, sizeof body,
 		 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
@@ -524,7 +353,7 @@ typedef struct creator {
 static void *creator_main(void *arg)
 {
 	creator *cr = arg;
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	for (int i = cr->from; i < cr->to; i++)
 		create_job(c, cr->ns, i, 0, false);
 	curl_easy_cleanup(c);
@@ -557,7 +386,7 @@ static run_result run_scheduler(int n)
 	for (int k = 0; k < CREATORS; k++)
 		pthread_join(th[k], NULL);
 	double submitted = now_s();
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	while (now_s() < deadline && wait_change(n, 50, NULL) < n)
 		while (resubmit_one(c, ns, false))
 			;
@@ -569,7 +398,7 @@ static run_result run_paced(int n)
 {
 	const char *ns = "bench-paced";
 	pthread_t w = begin_run(ns, n);
-	CURL *c = new_handle();
+	CURL *c = new_handle_t(30);
 	double t0 = now_s(), deadline = t0 + g_timeout_s, submitted = t0;
 	int next = 0, created = 0, events = 0, done = 0;
 	while (done < n && now_s() < deadline) {
@@ -698,7 +527,7 @@ int main(int argc, char **argv)
 		rp = run_paced(n);
 		print_run("paced: nodeName set, at most 8 unfinished", n, rp);
 	}
-	stop();
+	stop_all();
 	free(g_state);
 	free(g_attempt);
 	free(g_retry);
