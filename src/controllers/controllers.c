@@ -384,3 +384,24 @@ void wf_controllers_stop(wf_controllers *c)
 	wf__job_stop(c);
 	wf__free_all(c);
 }
+
+/* ---- worker pools ----------------------------------------------------------------- */
+
+int wf__workers_start(pthread_t *threads, int n, void *(*fn)(void *), void *arg, int *started,
+		      const char *who, wf_err *err)
+{
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&threads[i], NULL, fn, arg) != 0)
+			return wf_err_set(err, WF_EIO, "%s: cannot start a thread", who);
+		(*started)++;
+	}
+	return 0;
+}
+
+void wf__workers_stop(wf_workqueue *q, pthread_t *threads, int *started)
+{
+	wf_workqueue_shutdown(q);
+	for (int i = 0; i < *started; i++)
+		pthread_join(threads[i], NULL);
+	*started = 0;
+}

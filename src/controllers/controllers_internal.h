@@ -17,6 +17,7 @@
 
 #include "client/client.h"
 #include "controllers/controllers.h"
+#include "controllers/workqueue.h"
 #include "controllers/informer.h"
 
 typedef struct wf__jobctl wf__jobctl;
@@ -84,6 +85,14 @@ bool wf__has_finalizer(const json_t *obj, const char *name);
 bool wf__deleting(const json_t *obj);
 
 /* Controllers, started and stopped by the manager (controllers.c). */
+/* A pool of worker threads draining one work queue. Start `n` threads
+ * running fn(arg) into threads[] (*started counts those running; on a
+ * failure the ones started keep running until stopped). Stop shuts the
+ * queue down and joins them. */
+int wf__workers_start(pthread_t *threads, int n, void *(*fn)(void *), void *arg, int *started,
+		      const char *who, wf_err *err);
+void wf__workers_stop(wf_workqueue *q, pthread_t *threads, int *started);
+
 int wf__job_start(wf_controllers *c, wf_err *err);
 /* Shut the queue and join the workers; wf__job_free (after the informers,
  * whose handlers use the queue, are joined) frees the rest. */

@@ -590,12 +590,8 @@ int wf__job_start(wf_controllers *c, wf_err *err)
 {
 	wf__jobctl *j = c->job;
 	j->workers = wf_xcalloc((size_t)c->o.job_workers, sizeof *j->workers);
-	for (int i = 0; i < c->o.job_workers; i++) {
-		if (pthread_create(&j->workers[i], NULL, wf__job_worker, j) != 0)
-			return wf_err_set(err, WF_EIO, "job controller: cannot start a thread");
-		j->nworkers++;
-	}
-	return 0;
+	return wf__workers_start(j->workers, c->o.job_workers, wf__job_worker, j, &j->nworkers,
+				 "job controller", err);
 }
 
 void wf__job_stop(wf_controllers *c)
@@ -603,10 +599,7 @@ void wf__job_stop(wf_controllers *c)
 	wf__jobctl *j = c->job;
 	if (!j)
 		return;
-	wf_workqueue_shutdown(j->q);
-	for (int i = 0; i < j->nworkers; i++)
-		pthread_join(j->workers[i], NULL);
-	j->nworkers = 0;
+	wf__workers_stop(j->q, j->workers, &j->nworkers);
 }
 
 void wf__job_free(wf_controllers *c)

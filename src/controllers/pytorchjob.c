@@ -462,13 +462,8 @@ int wf__ptj_start(wf_controllers *c, wf_err *err)
 	int rc = wf_informer_start(p->jobs, err);
 	if (rc < 0)
 		return rc;
-	for (int i = 0; i < WF__PTJ_WORKERS; i++) {
-		if (pthread_create(&p->workers[i], NULL, wf__worker, p) != 0)
-			return wf_err_set(err, WF_EIO,
-					  "pytorchjob controller: cannot start a thread");
-		p->nworkers++;
-	}
-	return 0;
+	return wf__workers_start(p->workers, WF__PTJ_WORKERS, wf__worker, p, &p->nworkers,
+				 "pytorchjob controller", err);
 }
 
 void wf__ptj_stop(wf_controllers *c)
@@ -476,11 +471,8 @@ void wf__ptj_stop(wf_controllers *c)
 	wf__ptjctl *p = c->ptj;
 	if (!p)
 		return;
-	wf_workqueue_shutdown(p->q);
 	wf_informer_stop(p->jobs);
-	for (int i = 0; i < p->nworkers; i++)
-		pthread_join(p->workers[i], NULL);
-	p->nworkers = 0;
+	wf__workers_stop(p->q, p->workers, &p->nworkers);
 }
 
 void wf__ptj_free(wf_controllers *c)
