@@ -406,14 +406,20 @@ fail:
 	return rc;
 }
 
+/* The arena a converter left in a spec's storage_. */
+static void storage_free(void *storage)
+{
+	if (storage) {
+		wf__sc_arena_free(storage);
+		free(storage);
+	}
+}
+
 void wf_sched_node_spec_release(wf_sched_node_spec *spec)
 {
 	if (!spec)
 		return;
-	if (spec->storage_) {
-		wf__sc_arena_free(spec->storage_);
-		free(spec->storage_);
-	}
+	storage_free(spec->storage_);
 	memset(spec, 0, sizeof(*spec));
 }
 
@@ -883,10 +889,7 @@ void wf_sched_pod_spec_release(wf_sched_pod_spec *spec)
 {
 	if (!spec)
 		return;
-	if (spec->storage_) {
-		wf__sc_arena_free(spec->storage_);
-		free(spec->storage_);
-	}
+	storage_free(spec->storage_);
 	memset(spec, 0, sizeof(*spec));
 }
 
@@ -950,9 +953,6 @@ void wf_sched_group_spec_release(wf_sched_group_spec *spec)
 {
 	if (!spec)
 		return;
-	if (spec->storage_) {
-		wf__sc_arena_free(spec->storage_);
-		free(spec->storage_);
-	}
+	storage_free(spec->storage_);
 	memset(spec, 0, sizeof(*spec));
 }
