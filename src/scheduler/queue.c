@@ -9,7 +9,9 @@
  * capped). Only such an event (wf__sc_q_event) or the periodic flush moves
  * it out, into the back-off heap; it becomes active when its back-off ends.
  * So nothing is retried in a loop: a pod whose situation did not change is
- * not tried again until the flush (5 minutes by default).
+ * not tried again until the flush (5 minutes by default). Capacity freed on
+ * a node is the exception: it is offered to the parked pods that fit it,
+ * best first, once the active heap is empty (wf__sc_q_pop_freed).
  *
  * The pool is a FIFO list in parking order, so the flush pops from its head.
  */
@@ -233,8 +235,13 @@ void wf__sc_q_event(wf_sched *s, uint32_t ev)
 }
 
 /* Kube-scheduler's QueueingHint for a deleted pod: capacity freed on node n
- * helps a pod parked for lack of resources only if the pod now passes every
- * filter on n; a gang is always moved. */
+ * can help a pod parked for lack of resources only if the pod now passes
+ * every filter on n. Gangs are moved at once. Pods are not: n is remembered
+ * and wf__sc_q_pop_freed offers its capacity one pod at a time, best first,
+ * once nothing else is active. Moving every pod that fits now would retry
+ * them all when one GPU frees up, and all but the first would fail again:
+ * with thousands of one-GPU pods queued, that is thousands of attempts per
+ * finished pod. */
 void wf__sc_q_freed(wf_sched *s, wf__sc_node *n)
 {
 	if (!n || !n->present)
@@ -243,11 +250,48 @@ void wf__sc_q_freed(wf_sched *s, wf__sc_node *n)
 	while (u >= 0) {
 		wf__sc_qent *q = wf__sc_unit_q(s, u);
 		int32_t next = q->unext;
-		if ((q->fail_mask & WF__EV_RES) &&
-		    ((u & 1) || wf__sc_pod_fits_node(s, s->pods[u >> 1], n)))
+		if ((u & 1) && (q->fail_mask & WF__EV_RES))
 			to_backoff(s, u);
 		u = next;
 	}
+	if (n->freed_pending)
+		return;
+	n->freed_pending = true;
+	if (s->nfreed == s->freed_cap) {
+		s->freed_cap = s->freed_cap ? s->freed_cap * 2 : 16;
+		s->freed = wf_xrealloc(s->freed, s->freed_cap * sizeof(*s->freed));
+	}
+	s->freed[s->nfreed++] = n->id;
+}
+
+/* Like kube-scheduler's pop from the back-off queue when the active queue
+ * is empty (KEP-5142): the pod chosen here skips the rest of its back-off,
+ * because the capacity it fits is free now and nothing else wants it. */
+int32_t wf__sc_q_pop_freed(wf_sched *s)
+{
+	while (s->nfreed) {
+		wf__sc_node *n = s->nodes[s->freed[s->nfreed - 1]];
+		if (n && n->present) {
+			int32_t best = -1;
+			for (int32_t u = s->uhead; u >= 0; u = wf__sc_unit_q(s, u)->unext) {
+				wf__sc_qent *q = wf__sc_unit_q(s, u);
+				if ((u & 1) || !(q->fail_mask & WF__EV_RES) || q->offered == s->calls)
+					continue;
+				if (best >= 0 && !s->fw->sort->less(q, wf__sc_unit_q(s, best)))
+					continue;
+				if (wf__sc_pod_fits_node(s, s->pods[u >> 1], n))
+					best = u;
+			}
+			if (best >= 0) {
+				wf__sc_unit_q(s, best)->offered = s->calls;
+				wf__sc_q_remove(s, best);
+				return best;
+			}
+			n->freed_pending = false;
+		}
+		s->nfreed--;
+	}
+	return -1;
 }
 
 void wf__sc_q_tick(wf_sched *s, int64_t now)
@@ -280,4 +324,5 @@ void wf__sc_q_free(wf_sched *s)
 {
 	free(s->active);
 	free(s->backoff);
+	free(s->freed);
 }

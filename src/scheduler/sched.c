@@ -2,8 +2,9 @@
  * sched.c - the scheduler's life cycle, the scheduling loop and decisions.
  *
  * wf_sched_schedule first handles time (nomination expiry, back-offs and
- * the periodic flush of parked pods), then pops units from the active queue
- * and runs their cycles until `max` decisions are waiting, then reports the
+ * the periodic flush of parked pods), then pops units from the active queue,
+ * then parked pods that fit capacity freed since, and runs their cycles
+ * until `max` decisions are waiting, then reports the
  * gangs whose timeout passed.
  * Decisions live in one heap block each (strings included); those handed
  * out are kept until the next call, so the caller's pointers stay valid.
@@ -172,10 +173,13 @@ int wf_sched_schedule(wf_sched *s, int64_t now_ms, wf_sched_decision *out, size_
 		return -WF_EINVAL;
 	free_returned(s);
 	s->now = now_ms;
+	s->calls++;
 	expire_nominations(s, now_ms);
 	wf__sc_q_tick(s, now_ms);
 	while (s->ndecq - s->decq_head < max) {
 		int32_t u = wf__sc_q_pop(s, now_ms);
+		if (u < 0)
+			u = wf__sc_q_pop_freed(s);
 		if (u < 0)
 			break;
 		if (u & 1)

@@ -199,6 +199,7 @@ typedef struct wf__sc_node {
 	wf__sc_link *glink; /* per class extended resource (rank) */
 	uint8_t *gkey;
 	uint32_t ngl;
+	bool freed_pending; /* in s->freed: capacity freed here waits to be offered */
 } wf__sc_node;
 
 /* ---- profiles: interned pod placement constraints (pods.c) ------------------ */
@@ -271,6 +272,7 @@ typedef struct wf__sc_qent {
 	int64_t parked_at;
 	uint32_t fail_mask;
 	bool gang_wait; /* parked because the group is missing or too small */
+	uint64_t offered; /* s->calls when freed capacity was last offered to it */
 } wf__sc_qent;
 
 /* ---- pods and gangs (pods.c, gang.c) ---------------------------------------- */
@@ -389,6 +391,9 @@ struct wf_sched {
 	int32_t uhead, utail;
 	size_t nunsched, ngangwait_pods;
 	uint64_t seq;
+	uint32_t *freed; /* ids of nodes whose freed capacity waits to be offered */
+	uint32_t nfreed, freed_cap;
+	uint64_t calls; /* wf_sched_schedule calls so far */
 
 	/* assigned pods per priority, sorted by priority: is anyone preemptible? */
 	struct wf__sc_prio_count {
@@ -473,8 +478,14 @@ void wf__sc_q_remove(wf_sched *s, int32_t unit);
 void wf__sc_q_park(wf_sched *s, int32_t unit, uint32_t fail_mask, int64_t now);
 void wf__sc_q_backoff(wf_sched *s, int32_t unit, int64_t now);
 void wf__sc_q_event(wf_sched *s, uint32_t ev);
-/* Resources were freed on node n (a pod left it, shrank, or a hold ended). */
+/* Resources were freed on node n (a pod left it, shrank, or a hold ended):
+ * parked gangs move to back-off; n is remembered so that the next
+ * wf__sc_q_pop_freed offers the capacity to parked pods. */
 void wf__sc_q_freed(wf_sched *s, wf__sc_node *n);
+/* Once the active queue is empty: the best parked pod (queue order) that
+ * fits a node with freed capacity now, taken out of the pool, or -1. Each
+ * pod is offered at most once per wf_sched_schedule call. */
+int32_t wf__sc_q_pop_freed(wf_sched *s);
 void wf__sc_q_move_unit(wf_sched *s, int32_t unit);
 void wf__sc_q_fix(wf_sched *s, int32_t unit);
 int32_t wf__sc_q_pop(wf_sched *s, int64_t now);

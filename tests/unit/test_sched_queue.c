@@ -106,13 +106,13 @@ static void test_requeue_matches_failure(void **state)
 	assert_int_equal(state_of(s, "needs-cpu"), WF_SCHED_POD_UNSCHEDULABLE);
 	assert_int_equal(state_of(s, "needs-zone"), WF_SCHED_POD_UNSCHEDULABLE);
 
-	/* A pod deleted frees cpu: only the cpu-starved pod moves. */
+	/* A pod deleted frees cpu: only the cpu-starved pod is offered it. */
 	assert_int_equal(wf_sched_pod_remove(s, "default", "hog", NULL), 0);
-	assert_int_equal(state_of(s, "needs-cpu"), WF_SCHED_POD_BACKOFF);
 	assert_int_equal(state_of(s, "needs-zone"), WF_SCHED_POD_UNSCHEDULABLE);
 	assert_int_equal(run(s, 5000, d, NELEM(d)), 1);
 	assert_string_equal(d[0].name, "needs-cpu");
 	assert_int_equal(d[0].kind, WF_SCHED_DEC_BIND);
+	assert_int_equal(attempts_of(s, "needs-zone"), 1);
 
 	/* A label change: only the affinity-failing pod moves. */
 	node(s, "n", 4, 8, 0, "'zone':'b'", "");
@@ -190,14 +190,57 @@ static void test_deletion_requeues_only_what_fits(void **state)
 	assert_int_equal(wf_sched_pod_remove(s, "default", "x", NULL), 0);
 	assert_int_equal(state_of(s, "two"), WF_SCHED_POD_UNSCHEDULABLE);
 	assert_int_equal(state_of(s, "big"), WF_SCHED_POD_UNSCHEDULABLE);
+	assert_int_equal(run(s, 5000, d, NELEM(d)), 0);
+	assert_int_equal(attempts_of(s, "two"), 1);
 	/* Eight free: two fits, big never will on n. */
 	assert_int_equal(wf_sched_pod_remove(s, "default", "y", NULL), 0);
-	assert_int_equal(state_of(s, "two"), WF_SCHED_POD_BACKOFF);
 	assert_int_equal(state_of(s, "big"), WF_SCHED_POD_UNSCHEDULABLE);
 	assert_int_equal(run(s, 5000, d, NELEM(d)), 1);
 	assert_string_equal(d[0].name, "two");
 	assert_int_equal(d[0].kind, WF_SCHED_DEC_BIND);
 	assert_int_equal(attempts_of(s, "big"), 1);
+}
+
+/* Freed capacity goes to the best parked pod that fits, at once (its
+ * back-off notwithstanding), and only as many pods are tried as fit. */
+static void test_freed_capacity_offered_best_first(void **state)
+{
+	wf_sched *s = *state;
+	wf_sched_decision d[16];
+	char name[16];
+	node(s, "n", 64, 256, 2, "", "");
+	pod(s, "hold-0", 100, 1, "'priority':100"); /* nothing here may preempt them */
+	pod(s, "hold-1", 100, 1, "'priority':100");
+	assert_int_equal(run(s, 1000, d, NELEM(d)), 2);
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "w%d", i);
+		pod(s, name, 100, 1, "");
+	}
+	pod(s, "urgent", 100, 1, "'priority':10");
+	assert_int_equal(run(s, 1000, d, NELEM(d)), 6);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(d[i].kind, WF_SCHED_DEC_UNSCHEDULABLE);
+	/* One GPU frees up 1 ms later, long before any back-off ends: the
+	 * highest priority takes it, and no other pod is tried. */
+	assert_int_equal(wf_sched_pod_remove(s, "default", "hold-0", NULL), 0);
+	assert_int_equal(run(s, 1001, d, NELEM(d)), 1);
+	assert_int_equal(d[0].kind, WF_SCHED_DEC_BIND);
+	assert_string_equal(d[0].name, "urgent");
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "w%d", i);
+		assert_int_equal(attempts_of(s, name), 1);
+		assert_int_equal(state_of(s, name), WF_SCHED_POD_UNSCHEDULABLE);
+	}
+	assert_int_equal(run(s, 1002, d, NELEM(d)), 0);
+	/* Two GPUs free: the two oldest take them, the rest stay parked. */
+	assert_int_equal(wf_sched_pod_remove(s, "default", "hold-1", NULL), 0);
+	assert_int_equal(wf_sched_pod_remove(s, "default", "urgent", NULL), 0);
+	assert_int_equal(run(s, 1003, d, NELEM(d)), 2);
+	assert_string_equal(d[0].name, "w0");
+	assert_string_equal(d[1].name, "w1");
+	assert_int_equal(d[1].kind, WF_SCHED_DEC_BIND);
+	assert_int_equal(attempts_of(s, "w2"), 1);
+	assert_int_equal(attempts_of(s, "w4"), 1);
 }
 
 static void test_assumed_on_removed_node(void **state)
@@ -252,12 +295,14 @@ static void test_assume_confirm_fail(void **state)
 	assert_true(wf_sched_node_usage(s, "n", "cpu", &a, &u));
 	assert_int_equal(u, 0);
 	assert_int_equal(state_of(s, "a"), WF_SCHED_POD_BACKOFF);
-	assert_int_equal(state_of(s, "b"), WF_SCHED_POD_BACKOFF);
+	assert_int_equal(state_of(s, "b"), WF_SCHED_POD_UNSCHEDULABLE);
+	/* a's back-off ends first; the freed cpu is then offered to b, which
+	 * no longer fits, so b is not tried again. */
 	int n = run(s, 2000, d, NELEM(d));
-	assert_int_equal(n, 2);
-	assert_string_equal(d[0].name, "a"); /* same priority and age: first seen first */
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].name, "a");
 	assert_int_equal(d[0].kind, WF_SCHED_DEC_BIND);
-	assert_int_equal(d[1].kind, WF_SCHED_DEC_UNSCHEDULABLE);
+	assert_int_equal(attempts_of(s, "b"), 1);
 
 	/* The watch shows a bound to n: the assumption is confirmed. */
 	add_pod(s, "{'metadata':{'name':'a'},'spec':{'nodeName':'n','containers':[{'resources':"
@@ -372,6 +417,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_flush_after_five_minutes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_update_requeues, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deletion_requeues_only_what_fits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_freed_capacity_offered_best_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_assumed_on_removed_node, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_assume_confirm_fail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodes_come_and_go, setup, teardown),
