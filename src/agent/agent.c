@@ -10,6 +10,7 @@
 #include <event2/thread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/inotify.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 
 #define WF_HEARTBEAT_S 10
 #define WF_LEASE_DURATION_S 40
+#define WF__EVENT_QUEUE_MAX 10000 /* Events waiting to be posted; more are dropped */
 
 int64_t wf_agent_now_ms(void)
 {
@@ -419,9 +421,16 @@ int wf_agent_run(const wf_agent_options *o)
 	a->o = *o;
 	wf_err err = {0};
 	int status = 1;
+	a->ino_fd = -1;
+	/* First, while this process has one thread: fork the shim spawner. */
+	if (wf_shim_spawner_start(&a->spawner, &err) < 0)
+		wf__log("%s; shims will be exec'd (slower starts)", err.msg);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	a->cache = json_object();
+	a->ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (a->ino_fd < 0)
+		wf__log("inotify: %s; container exits are polled", strerror(errno));
 	if (wf_mkdirs(o->data_dir) < 0) {
 		wf__log("cannot create %s: %s", o->data_dir, strerror(errno));
 		goto out;
@@ -472,6 +481,7 @@ int wf_agent_run(const wf_agent_options *o)
 		wf__log("GPU assignments: %s", wf_gpu_pool_warning(a->gpus));
 
 	a->client = wf_client_new(o->server);
+	a->events = wf_post_queue_new(a->client, 2, WF__EVENT_QUEUE_MAX);
 	for (int tries = 0;; tries++) {
 		err = (wf_err){0};
 		if (wf__register_node(a, &err) == 0)
@@ -502,6 +512,8 @@ int wf_agent_run(const wf_agent_options *o)
 	pthread_create(&a->sync_thread, NULL, wf_agent_sync_main, a);
 	pthread_create(&a->probe_thread, NULL, wf_agent_probe_main, a);
 	pthread_create(&a->beat_thread, NULL, wf__beat_main, a);
+	if (a->ino_fd >= 0)
+		pthread_create(&a->exits_thread, NULL, wf_agent_exits_main, a);
 	int sig;
 	sigwait(&set, &sig);
 	wf__log("signal %d: stopping (containers keep running under their shims)", sig);
@@ -513,21 +525,16 @@ int wf_agent_run(const wf_agent_options *o)
 	pthread_join(a->sync_thread, NULL);
 	pthread_join(a->probe_thread, NULL);
 	pthread_join(a->beat_thread, NULL);
+	if (a->ino_fd >= 0)
+		pthread_join(a->exits_thread, NULL);
 	wf_agent_logserver_stop(a);
 	status = 0;
 out:
-	while (a->rts) {
-		wf_pod_rt *r = a->rts;
-		a->rts = r->next;
-		for (size_t i = 0; i < r->nctrs; i++) {
-			json_decref(r->ctrs[i].last_term);
-			json_decref(r->ctrs[i].waiting);
-		}
-		free(r->ctrs);
-		json_decref(r->pod);
-		free(r->last_status);
-		free(r);
-	}
+	wf_agent_rts_free(a);
+	wf_post_queue_free(a->events); /* sends the Events still queued */
+	wf_shim_spawner_stop(a->spawner);
+	if (a->ino_fd >= 0)
+		close(a->ino_fd);
 	json_decref(a->cache);
 	free(a->shims);
 	wf_client_free(a->client);

@@ -3,10 +3,12 @@
  *
  * Threads: the watch thread keeps `cache` (the pods bound to this node, by
  * uid) current; the sync thread owns `rts` (what runs here) and does all
- * process work; the probe thread reads and updates probe results under
+ * process work; the exits thread wakes the sync thread when a shim writes
+ * state.json or exit.json (inotify), so exits are seen at once rather than
+ * at the next poll; the probe thread reads and updates probe results under
  * `mu`; the heartbeat thread renews the Lease and node status; the log
- * server answers /containerLogs. `mu` guards cache, rts and everything in
- * them.
+ * server answers /containerLogs; the event queue's workers post Events.
+ * `mu` guards cache, rts, rt_by_uid and everything in them.
  */
 #ifndef WF_AGENT_INTERNAL_H
 #define WF_AGENT_INTERNAL_H
@@ -14,10 +16,12 @@
 #include "agent/agent.h"
 #include "agent/cgroup.h"
 #include "client/client.h"
+#include "client/post_queue.h"
 #include "agent/gpu.h"
 #include "agent/probe_state.h"
 #include "agent/shim.h"
 #include "lib/wf_mem.h"
+#include "lib/wf_strmap.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -45,6 +49,7 @@ typedef struct wf_ctr_rt {
 	char gpu_uuids[WF_MAX_GPUS_PER_CTR][96];
 	int gpu_indices[WF_MAX_GPUS_PER_CTR];
 	size_t ngpus;
+	int wd; /* inotify watch on the attempt's directory, or -1 */
 } wf_ctr_rt;
 
 typedef struct wf_pod_rt {
@@ -85,16 +90,23 @@ typedef struct wf_agent {
 	json_t *cache;	 /* uid -> pod object */
 	bool cache_synced; /* first list done: absent pods are really gone */
 	wf_pod_rt *rts;
-	pid_t *shims; /* shims started by this agent, not yet reaped */
+	wf_strmap rt_by_uid; /* uid -> wf_pod_rt in rts */
+	wf_shim_spawner *spawner; /* NULL: shims are exec'd */
+	pid_t *shims;		  /* shims exec'd by this agent, not yet reaped */
 	size_t nshims;
+	wf_post_queue *events;
+	int ino_fd; /* inotify on attempt directories, or -1 */
 
-	pthread_t watch_thread, sync_thread, probe_thread, beat_thread;
+	pthread_t watch_thread, sync_thread, probe_thread, beat_thread, exits_thread;
 } wf_agent;
 
 int64_t wf_agent_now_ms(void);
 
 /* pods.c */
 void *wf_agent_sync_main(void *arg);
+void *wf_agent_exits_main(void *arg);
+/* Free every runtime record (at shutdown). */
+void wf_agent_rts_free(wf_agent *a);
 void *wf_agent_probe_main(void *arg);
 void wf_agent_adopt(wf_agent *a);
 void wf_agent_event(wf_agent *a, const json_t *pod, const char *type, const char *reason,

@@ -20,16 +20,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define WF_SYNC_IDLE_MS 500
+#define WF_SYNC_RUNNING_MS 500
 #define WF_BACKOFF_RESET_MS (10 * 60 * 1000)
 
 static const char *wf__str(const json_t *o, const char *k)
@@ -109,13 +112,29 @@ void wf_agent_event(wf_agent *a, const json_t *pod, const char *type, const char
 	json_object_set_new(ev, "reportingComponent", json_string("kubelet"));
 	json_object_set_new(ev, "reportingInstance", json_string(a->o.node_name));
 	char *path = wf_xasprintf("/api/v1/namespaces/%s/events", ns);
-	long code;
-	wf_client_do(a->client, "POST", path, ev, NULL, &code, NULL, NULL);
+	wf_post_queue_add(a->events, path, ev);
 	free(path);
-	json_decref(ev);
 }
 
 /* ---- runtime records ------------------------------------------------------------- */
+
+static void wf__unwatch(wf_agent *a, wf_ctr_rt *c)
+{
+	if (c->wd >= 0 && a->ino_fd >= 0)
+		inotify_rm_watch(a->ino_fd, c->wd);
+	c->wd = -1;
+}
+
+/* Watch an attempt's directory (created here if need be) for the shim's
+ * renames of state.json and exit.json. Without inotify, the sync loop's
+ * polling still sees them. */
+static void wf__watch(wf_agent *a, wf_ctr_rt *c, const char *dir)
+{
+	wf__unwatch(a, c);
+	if (a->ino_fd < 0 || wf_mkdirs(dir) < 0)
+		return;
+	c->wd = inotify_add_watch(a->ino_fd, dir, IN_MOVED_TO);
+}
 
 static void wf__rt_free(wf_pod_rt *r)
 {
@@ -131,20 +150,30 @@ static void wf__rt_free(wf_pod_rt *r)
 
 static wf_pod_rt *wf__rt_find(wf_agent *a, const char *uid)
 {
-	for (wf_pod_rt *r = a->rts; r; r = r->next)
-		if (!strcmp(r->uid, uid))
-			return r;
-	return NULL;
+	return wf_strmap_get(&a->rt_by_uid, uid);
 }
 
 static void wf__rt_unlink(wf_agent *a, wf_pod_rt *r)
 {
+	for (size_t i = 0; i < r->nctrs; i++)
+		wf__unwatch(a, &r->ctrs[i]);
+	wf_strmap_del(&a->rt_by_uid, r->uid);
 	for (wf_pod_rt **p = &a->rts; *p; p = &(*p)->next) {
 		if (*p == r) {
 			*p = r->next;
 			return;
 		}
 	}
+}
+
+void wf_agent_rts_free(wf_agent *a)
+{
+	while (a->rts) {
+		wf_pod_rt *r = a->rts;
+		wf__rt_unlink(a, r);
+		wf__rt_free(r);
+	}
+	wf_strmap_free(&a->rt_by_uid, NULL);
 }
 
 /* Build the container records of a pod (init containers first). */
@@ -169,11 +198,13 @@ static wf_pod_rt *wf__rt_new(wf_agent *a, const json_t *pod)
 		snprintf(c->name, sizeof c->name, "%s", n ? n : "");
 		c->attempt = -1;
 		c->backoff_ms = 0;
+		c->wd = -1;
 	}
 	r->start_ms = wf_agent_now_ms();
 	wf_time_rfc3339(time(NULL), r->start_time);
 	r->next = a->rts;
 	a->rts = r;
+	wf_strmap_add(&a->rt_by_uid, r->uid, r);
 	return r;
 }
 
@@ -434,9 +465,10 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	free(log);
 	json_object_set_new(spec, "logMaxBytes", json_integer(a->o.log_max_bytes));
 	pid_t shim = 0;
-	int rc = wf_shim_launch(a->o.self_exe, dir, spec, &shim, &err);
+	wf__watch(a, c, dir);
+	int rc = wf_shim_launch(a->o.self_exe, a->spawner, dir, spec, &shim, &err);
 	json_decref(spec);
-	if (shim > 0) {
+	if (shim > 0 && !a->spawner) {
 		a->shims = wf_xrealloc(a->shims, (a->nshims + 1) * sizeof *a->shims);
 		a->shims[a->nshims++] = shim;
 	}
@@ -508,6 +540,7 @@ static bool wf__observe(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	}
 	if (!c->st.exited || was_exited)
 		return false;
+	wf__unwatch(a, c);
 	char group[400];
 	wf__cgroup_name(r, c, group, sizeof group);
 	uint64_t oom = 0;
@@ -945,8 +978,11 @@ void *wf_agent_sync_main(void *arg)
 				if (r->ctrs[i].backoff_until_ms > now &&
 				    r->ctrs[i].backoff_until_ms - now < wait_ms)
 					wait_ms = r->ctrs[i].backoff_until_ms - now;
+			/* inotify reports exits; the poll only catches shims that
+			 * died without a word. */
+			int64_t poll_ms = a->ino_fd >= 0 ? WF_SYNC_RUNNING_MS : 100;
 			if (wf__any_running(r))
-				wait_ms = wait_ms > 100 ? 100 : wait_ms;
+				wait_ms = wait_ms > poll_ms ? poll_ms : wait_ms;
 		}
 		if (wait_ms < 5)
 			wait_ms = 5;
@@ -960,6 +996,26 @@ void *wf_agent_sync_main(void *arg)
 			pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 	}
 	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* Wake the sync loop whenever a watched attempt directory gets a new
+ * state.json or exit.json. */
+void *wf_agent_exits_main(void *arg)
+{
+	wf_agent *a = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	while (!a->stop) {
+		struct pollfd p = {a->ino_fd, POLLIN, 0};
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		if (read(a->ino_fd, buf, sizeof buf) <= 0)
+			continue;
+		pthread_mutex_lock(&a->mu);
+		a->dirty = true;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+	}
 	return NULL;
 }
 
@@ -1078,6 +1134,8 @@ void wf_agent_adopt(wf_agent *a)
 			}
 			char *dir = wf_agent_attempt_dir(a, r->uid, c->name, c->attempt);
 			wf_shim_read_state(dir, &c->st, NULL);
+			if (!c->st.exited)
+				wf__watch(a, c, dir);
 			free(dir);
 			/* An exit that happened while we were away is handled by the
 			 * first sync: present it as not yet seen. */

@@ -45,6 +45,7 @@
 
 #include "agent/cgroup.h"
 #include "agent/logs.h"
+#include "agent/shim_spawner.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
 
@@ -844,26 +845,10 @@ static int wf__mkdir_p(const char *dir, wf_err *err)
 	return rc;
 }
 
-int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pid_t *shim_pid,
-		   wf_err *err)
+/* posix_spawn `self_exe shim DIR` in its own session, with a clean
+ * signal mask, default dispositions and no fds but 0-2. 0 or an errno. */
+static int wf__spawn_exe(const char *self_exe, const char *dir, const char *shim_log, pid_t *pid)
 {
-	*shim_pid = -1;
-	if (!json_is_object(spec))
-		return wf_err_set(err, WF_EINVAL, "shim spec: want an object");
-	int rc = wf__mkdir_p(dir, err);
-	if (rc < 0)
-		return rc;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return wf_err_set(err, WF_EIO, "%s: %s", dir, strerror(errno));
-	unlinkat(dfd, WF__STATE, 0);
-	unlinkat(dfd, WF__EXIT, 0);
-	if (wf__write_json_atomic(dfd, WF__SPEC, spec) < 0) {
-		close(dfd);
-		return wf_err_set(err, WF_EIO, "%s/" WF__SPEC ": cannot write", dir);
-	}
-
-	char *shim_log = wf_xasprintf("%s/shim.log", dir);
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
@@ -882,14 +867,60 @@ int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pi
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
 					  POSIX_SPAWN_SETSIGDEF);
 	char *argv[] = {"wharf", "shim", (char *)dir, NULL};
-	pid_t pid;
-	int e = posix_spawn(&pid, self_exe, &fa, &at, argv, environ);
+	int e = posix_spawn(pid, self_exe, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
-	free(shim_log);
-	if (e != 0) {
+	return e;
+}
+
+/* Whether the shim pid is gone: our own child has exited, or (started by
+ * the spawner, which reaps it) no such process is left. */
+static bool wf__shim_gone(pid_t pid, int *status)
+{
+	siginfo_t info;
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
+		return info.si_pid == pid && (*status = info.si_status, true);
+	*status = -1;
+	return errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+int wf_shim_launch(const char *self_exe, wf_shim_spawner *sp, const char *dir,
+		   const json_t *spec, pid_t *shim_pid, wf_err *err)
+{
+	*shim_pid = -1;
+	if (!json_is_object(spec))
+		return wf_err_set(err, WF_EINVAL, "shim spec: want an object");
+	int rc = wf__mkdir_p(dir, err);
+	if (rc < 0)
+		return rc;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return wf_err_set(err, WF_EIO, "%s: %s", dir, strerror(errno));
+	unlinkat(dfd, WF__STATE, 0);
+	unlinkat(dfd, WF__EXIT, 0);
+	if (wf__write_json_atomic(dfd, WF__SPEC, spec) < 0) {
 		close(dfd);
-		return wf_err_set(err, WF_EIO, "starting the shim %s: %s", self_exe, strerror(e));
+		return wf_err_set(err, WF_EIO, "%s/" WF__SPEC ": cannot write", dir);
+	}
+
+	char *shim_log = wf_xasprintf("%s/shim.log", dir);
+	pid_t pid;
+	if (sp) {
+		rc = wf_shim_spawner_spawn(sp, dir, shim_log, &pid, err);
+		free(shim_log);
+		if (rc < 0) {
+			close(dfd);
+			return rc;
+		}
+	} else {
+		int e = wf__spawn_exe(self_exe, dir, shim_log, &pid);
+		free(shim_log);
+		if (e != 0) {
+			close(dfd);
+			return wf_err_set(err, WF_EIO, "starting the shim %s: %s", self_exe,
+					  strerror(e));
+		}
 	}
 	*shim_pid = pid;
 
@@ -903,10 +934,8 @@ int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pi
 			rc = 0;
 			break;
 		}
-		siginfo_t info;
-		memset(&info, 0, sizeof(info));
-		if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-		    info.si_pid == pid) {
+		int status;
+		if (wf__shim_gone(pid, &status)) {
 			if (faccessat(dfd, WF__STATE, F_OK, 0) == 0 ||
 			    faccessat(dfd, WF__EXIT, F_OK, 0) == 0) {
 				wf_err_clear(err);
@@ -915,11 +944,12 @@ int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pi
 				rc = wf_err_set(err, WF_EIO,
 						"the shim exited (status %d) before starting the "
 						"container (see %s/shim.log)",
-						info.si_status, dir);
+						status, dir);
 			}
 			break;
 		}
-		struct timespec ts = {0, i < 100 ? 1000000 : 5000000};
+		/* A forked shim starts a container in a millisecond or two. */
+		struct timespec ts = {0, i < 40 ? 250000 : i < 140 ? 1000000 : 5000000};
 		nanosleep(&ts, NULL);
 	}
 	close(dfd);

@@ -2,8 +2,9 @@
  * shim.h - the per-container shim (`wharf shim DIR`), in the manner of
  * conmon: a small process that outlives the agent.
  *
- * The agent writes DIR/spec.json and starts the shim by exec'ing its own
- * binary. The shim detaches (setsid), forks the container process (which
+ * The agent writes DIR/spec.json and starts the shim, forked by the shim
+ * spawner (shim_spawner.h) or by exec'ing its own binary. The shim
+ * detaches (setsid), forks the container process (which
  * joins its cgroup, becomes a process-group leader, changes directory and
  * execs the command with exactly the given environment), captures its
  * stdout and stderr into a log file in the CRI format kubelet uses
@@ -46,6 +47,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/shim_spawner.h"
 #include "lib/wf_err.h"
 
 /* Entry point of `wharf shim DIR`: argv = {"shim", DIR}. Closes every
@@ -55,18 +57,20 @@
 int wf_shim_main(int argc, char **argv);
 
 /* Write DIR/spec.json (creating DIR and its parents, removing an old
- * state.json / exit.json) and start `self_exe shim DIR` (self_exe: the
- * wharf binary) in its own session, with a clean signal mask and default
- * dispositions and no inherited fds but 0-2. Returns 0 once the container
+ * state.json / exit.json) and start the shim in its own session, with a
+ * clean signal mask and default dispositions and no inherited fds but 0-2:
+ * forked by sp when given (shim_spawner.h), else `self_exe shim DIR`
+ * (self_exe: the wharf binary). Returns 0 once the container
  * has started (state.json exists) or failed to start (exit.json exists:
  * read it with wf_shim_read_state); -WF_EINVAL for a spec that is not an
  * object, -WF_EIO when the directory cannot be written, the spawn fails,
  * the shim dies without a word, or nothing happens within about 10 s.
  * *shim_pid gets the shim's pid whenever it was spawned (even on -WF_EIO),
- * else -1; the caller reaps it. Safe to call from a multi-threaded process
- * (posix_spawn, no fork). */
-int wf_shim_launch(const char *self_exe, const char *dir, const json_t *spec, pid_t *shim_pid,
-		   wf_err *err);
+ * else -1; the caller reaps it unless sp started it (sp reaps its own).
+ * Safe to call from a multi-threaded process (posix_spawn or the spawner,
+ * no fork here). */
+int wf_shim_launch(const char *self_exe, wf_shim_spawner *sp, const char *dir,
+		   const json_t *spec, pid_t *shim_pid, wf_err *err);
 
 typedef struct wf_shim_state {
 	bool started; /* state.json present */

@@ -42,6 +42,7 @@
 static char g_dir[64];
 static char g_ctr[128]; /* the shim's DIR */
 static char g_log[128];
+static wf_shim_spawner *g_sp; /* NULL: shims are exec'd */
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -108,7 +109,7 @@ static pid_t launch(json_t *spec)
 {
 	pid_t shim = -1;
 	wf_err err = {0};
-	int rc = wf_shim_launch(SELF, g_ctr, spec, &shim, &err);
+	int rc = wf_shim_launch(SELF, g_sp, g_ctr, spec, &shim, &err);
 	json_decref(spec);
 	if (rc != 0)
 		fail_msg("wf_shim_launch: %d %s", rc, err.msg);
@@ -137,6 +138,19 @@ static void assert_shim_log_clean(void)
 }
 
 /* Wait (bounded) for exit.json, then reap the shim: it must exit 0. */
+static bool proc_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	char *ok = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	char *rp = ok ? strrchr(buf, ')') : NULL;
+	return rp && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
 static void wait_exit(pid_t shim, wf_shim_state *st)
 {
 	for (int i = 0; i < 2000; i++) {
@@ -147,7 +161,14 @@ static void wait_exit(pid_t shim, wf_shim_state *st)
 	}
 	assert_true(st->exited);
 	assert_false(st->running);
-	if (shim > 0) {
+	if (shim > 0 && g_sp) {
+		/* Forked by the spawner, which reaps it. */
+		bool gone = false;
+		for (int i = 0; i < 2000 && !(gone = proc_gone(shim)); i++)
+			sleep_ms(5);
+		assert_true(gone);
+		assert_shim_log_clean();
+	} else if (shim > 0) {
 		int status;
 		assert_int_equal(waitpid(shim, &status, 0), shim);
 		assert_true(WIFEXITED(status));
@@ -364,13 +385,13 @@ static void test_start_errors(void **state)
 	/* the agent's side refuses a non-object */
 	pid_t shim = 0;
 	json_t *arr = json_array();
-	assert_int_equal(wf_shim_launch(SELF, g_ctr, arr, &shim, NULL), -WF_EINVAL);
+	assert_int_equal(wf_shim_launch(SELF, NULL, g_ctr, arr, &shim, NULL), -WF_EINVAL);
 	json_decref(arr);
 	assert_int_equal(shim, -1);
 	/* a binary that is no shim at all: launch reports it, no 10 s wait */
 	wf_err err = {0};
 	json_t *ok = json_pack("{s:[s], s:s}", "command", "/bin/true", "log", g_log);
-	assert_int_equal(wf_shim_launch("/bin/false", g_ctr, ok, &shim, &err), -WF_EIO);
+	assert_int_equal(wf_shim_launch("/bin/false", NULL, g_ctr, ok, &shim, &err), -WF_EIO);
 	json_decref(ok);
 	assert_true(shim > 0);
 	assert_non_null(strstr(err.msg, "the shim exited"));
@@ -463,18 +484,6 @@ static void test_signals(void **state)
 }
 
 /* True when pid has exited (absent, or a zombie nobody reaped). */
-static bool proc_gone(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	char *ok = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	char *rp = ok ? strrchr(buf, ')') : NULL;
-	return rp && (rp[2] == 'Z' || rp[2] == 'X');
-}
 
 static void test_survives_agent_kill(void **state)
 {
@@ -495,7 +504,7 @@ static void test_survives_agent_kill(void **state)
 	if (agent == 0) {
 		close(p[0]);
 		pid_t shim = -1;
-		int rc = wf_shim_launch(SELF, g_ctr, spec, &shim, NULL);
+		int rc = wf_shim_launch(SELF, NULL, g_ctr, spec, &shim, NULL);
 		if (rc < 0)
 			_exit(1);
 		ssize_t w = write(p[1], &shim, sizeof(shim));
@@ -850,6 +859,13 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "shim"))
 		return wf_shim_main(argc - 1, argv + 1);
+	/* While this process has one thread. */
+	wf_shim_spawner *sp = NULL;
+	wf_err err = {0};
+	if (wf_shim_spawner_start(&sp, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_exit_code_and_streams, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_env_workdir_fds, setup, teardown),
@@ -863,5 +879,10 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_cgroup_v1_fake, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_state_files, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* Every test twice: shims exec'd, then forked by the spawner. */
+	int failed = cmocka_run_group_tests_name("exec", tests, NULL, NULL);
+	g_sp = sp;
+	failed += cmocka_run_group_tests_name("spawner", tests, NULL, NULL);
+	wf_shim_spawner_stop(sp);
+	return failed;
 }

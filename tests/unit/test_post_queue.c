@@ -1,0 +1,127 @@
+/*
+ * test_post_queue.c - fire-and-forget POSTs: everything queued reaches a
+ * real API server on loopback (and wf_post_queue_free sends what is still
+ * queued), a rejected body is counted as sent and stores nothing, and a
+ * full queue drops new items and counts them while a post hangs on a
+ * server that never answers.
+ */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "api/api.h"
+#include "client/client.h"
+#include "client/post_queue.h"
+#include "store/store.h"
+
+static json_t *event(const char *name)
+{
+	return json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s},s:s,s:s,s:s}", "apiVersion", "v1",
+			 "kind", "Event", "metadata", "name", name, "namespace", "default",
+			 "involvedObject", "kind", "Pod", "namespace", "default", "name", "p",
+			 "reason", "Started", "message", "Started container c", "type", "Normal");
+}
+
+static size_t count_events(wf_client *c)
+{
+	json_t *list = NULL;
+	if (wf_client_get(c, "/api/v1/namespaces/default/events", &list, NULL) < 0)
+		return (size_t)-1;
+	size_t n = json_array_size(json_object_get(list, "items"));
+	json_decref(list);
+	return n;
+}
+
+static void test_all_posted_and_drained(void **state)
+{
+	char dir[] = "/tmp/wf-postq-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char db[64];
+	snprintf(db, sizeof db, "%s/state.db", dir);
+	wf_err err = {0};
+	wf_store *store;
+	wf_store_options so = {.path = db};
+	assert_int_equal(wf_store_open_sqlite(&so, &store, &err), 0);
+	assert_int_equal(wf_api_bootstrap(store, &err), 0);
+	wf_api_options ao = {.listen = "127.0.0.1:0", .workers = 2, .store = store};
+	wf_api *api;
+	assert_int_equal(wf_api_start(&ao, &api, &err), 0);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", wf_api_port(api));
+	wf_client *c = wf_client_new(url);
+
+	wf_post_queue *q = wf_post_queue_new(c, 3, 1000);
+	for (int i = 0; i < 200; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "ev-%d", i);
+		assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event(name)));
+	}
+	/* An Event the server rejects (an invalid name), and a bad path. */
+	json_t *bad = event("Not A Name!");
+	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", bad));
+	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/nosuchthings", event("x")));
+	wf_post_queue_free(q); /* sends what is still queued */
+	assert_int_equal(count_events(c), 200);
+
+	q = wf_post_queue_new(c, 1, 10);
+	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("last")));
+	for (int i = 0; i < 500 && wf_post_queue_sent(q) < 1; i++)
+		usleep(10000);
+	assert_int_equal(wf_post_queue_sent(q), 1);
+	assert_int_equal(wf_post_queue_dropped(q), 0);
+	wf_post_queue_free(q);
+	assert_int_equal(count_events(c), 201);
+
+	wf_client_free(c);
+	wf_api_stop(api);
+	wf_store_close(store);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_full_queue_drops(void **state)
+{
+	/* A server that accepts and never answers holds the only worker. */
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(ls, 8), 0);
+	socklen_t len = sizeof sa;
+	getsockname(ls, (struct sockaddr *)&sa, &len);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	wf_client *c = wf_client_new(url);
+	wf_post_queue *q = wf_post_queue_new(c, 1, 2);
+	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("a")));
+	int conn = accept(ls, NULL, NULL); /* the worker took "a" and hangs on it */
+	assert_true(conn >= 0);
+	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("b")));
+	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("c")));
+	assert_false(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("d")));
+	assert_false(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("e")));
+	assert_int_equal(wf_post_queue_dropped(q), 2);
+	/* The server goes: the hung post fails, the rest fail fast. */
+	close(conn);
+	close(ls);
+	wf_post_queue_free(q);
+	wf_client_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_all_posted_and_drained),
+	    cmocka_unit_test(test_full_queue_drops),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
