@@ -20,6 +20,7 @@
 #include "agent/gpu.h"
 #include "agent/probe_state.h"
 #include "agent/shim.h"
+#include "agent/status_writer.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_strmap.h"
 
@@ -50,6 +51,9 @@ typedef struct wf_ctr_rt {
 	int gpu_indices[WF_MAX_GPUS_PER_CTR];
 	size_t ngpus;
 	int wd; /* inotify watch on the attempt's directory, or -1 */
+	bool launching;		    /* shim started; neither state.json nor exit.json yet */
+	pid_t shim_pid;		    /* of the current attempt (0: unknown, adopted) */
+	int64_t launch_deadline_ms; /* a start still under way then has failed */
 } wf_ctr_rt;
 
 typedef struct wf_pod_rt {
@@ -67,7 +71,8 @@ typedef struct wf_pod_rt {
 	bool killing;
 	bool sigkilled;
 	int64_t kill_deadline_ms;
-	char *last_status; /* JSON text of the status last written */
+	char *last_status; /* JSON text of the status last queued for writing */
+	bool status_acked; /* the API server accepted last_status */
 	int64_t start_ms;
 	char start_time[40];
 	struct wf_pod_rt *next;
@@ -95,6 +100,7 @@ typedef struct wf_agent {
 	pid_t *shims;		  /* shims exec'd by this agent, not yet reaped */
 	size_t nshims;
 	wf_post_queue *events;
+	wf_status_writer *statuses;
 	int ino_fd; /* inotify on attempt directories, or -1 */
 
 	pthread_t watch_thread, sync_thread, probe_thread, beat_thread, exits_thread;
@@ -105,6 +111,8 @@ int64_t wf_agent_now_ms(void);
 /* pods.c */
 void *wf_agent_sync_main(void *arg);
 void *wf_agent_exits_main(void *arg);
+/* The status writer's report (wf_status_done_fn; ctx is the agent). */
+void wf_agent_status_done(void *ctx, const char *uid, const char *status, bool ok);
 /* Free every runtime record (at shutdown). */
 void wf_agent_rts_free(wf_agent *a);
 void *wf_agent_probe_main(void *arg);

@@ -33,6 +33,7 @@
 
 #define WF_SYNC_IDLE_MS 500
 #define WF_SYNC_RUNNING_MS 500
+#define WF_LAUNCH_TIMEOUT_MS 10000
 #define WF_BACKOFF_RESET_MS (10 * 60 * 1000)
 
 static const char *wf__str(const json_t *o, const char *k)
@@ -466,7 +467,7 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	json_object_set_new(spec, "logMaxBytes", json_integer(a->o.log_max_bytes));
 	pid_t shim = 0;
 	wf__watch(a, c, dir);
-	int rc = wf_shim_launch(a->o.self_exe, a->spawner, dir, spec, &shim, &err);
+	int rc = wf_shim_start(a->o.self_exe, a->spawner, dir, spec, &shim, &err);
 	json_decref(spec);
 	if (shim > 0 && !a->spawner) {
 		a->shims = wf_xrealloc(a->shims, (a->nshims + 1) * sizeof *a->shims);
@@ -477,10 +478,6 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	c->oom_base = oom;
 	c->oom = false;
 	memset(&c->st, 0, sizeof c->st);
-	wf_shim_read_state(dir, &c->st, NULL);
-	/* A container that already exited (or failed to start) is handled by
-	 * the next wf__observe, which only acts on a change to exited. */
-	c->st.exited = false;
 	free(dir);
 	json_decref(c->waiting);
 	c->waiting = NULL;
@@ -489,13 +486,49 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 		wf_agent_event(a, r->pod, "Warning", "Failed", "Error: %s", err.msg);
 		return;
 	}
+	/* The shim reports how the start went in state.json or exit.json:
+	 * wf__observe picks that up (inotify wakes the sync loop). */
+	c->launching = true;
+	c->shim_pid = shim;
 	c->running_since_ms = wf_agent_now_ms();
+	c->launch_deadline_ms = c->running_since_ms + WF_LAUNCH_TIMEOUT_MS;
 	c->probe_kill = false;
 	if (wf_probe_set_init(&c->probes, c->spec, c->running_since_ms, &err) < 0)
 		wf_agent_event(a, r->pod, "Warning", "Unhealthy", "probes ignored: %s", err.msg);
 	if (attempt == 0)
 		wf_agent_event(a, r->pod, "Normal", "Created", "Created container %s", c->name);
-	wf_agent_event(a, r->pod, "Normal", "Started", "Started container %s", c->name);
+}
+
+/* A start under way: true once it is settled (started, exited, or failed
+ * to start, which is recorded as a StartError exit). */
+static bool wf__launch_settled(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c, const char *dir)
+{
+	if (c->st.started || c->st.exited) {
+		c->launching = false;
+		if (c->st.started)
+			wf_agent_event(a, r->pod, "Normal", "Started", "Started container %s",
+				       c->name);
+		return true;
+	}
+	int status;
+	bool gone = c->shim_pid > 0 && wf_shim_gone(c->shim_pid, &status);
+	if (gone) {
+		wf_shim_read_state(dir, &c->st, NULL); /* it may have written just before */
+		if (c->st.started || c->st.exited)
+			return wf__launch_settled(a, r, c, dir);
+	}
+	if (!gone && wf_agent_now_ms() < c->launch_deadline_ms)
+		return false;
+	c->launching = false;
+	c->st.exited = true;
+	c->st.exit_code = 128;
+	snprintf(c->st.reason, sizeof c->st.reason, "StartError");
+	snprintf(c->st.message, sizeof c->st.message,
+		 gone ? "the shim exited before starting the container (see %s/shim.log)"
+		      : "the shim did not start the container within 10s (see %s/shim.log)",
+		 dir);
+	wf_time_rfc3339(time(NULL), c->st.finished_at);
+	return true;
 }
 
 static json_t *wf__terminated(const wf_ctr_rt *c)
@@ -523,12 +556,14 @@ static json_t *wf__terminated(const wf_ctr_rt *c)
 /* Refresh a container's state from its shim; returns true when it has just exited. */
 static bool wf__observe(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 {
-	if (c->attempt < 0)
-		return false;
-	bool was_exited = c->st.exited;
+	if (c->attempt < 0 || c->st.exited)
+		return false; /* an exit is final for its attempt (and may be one we made up) */
 	char *dir = wf_agent_attempt_dir(a, r->uid, c->name, c->attempt);
 	wf_shim_read_state(dir, &c->st, NULL);
+	bool settled = !c->launching || wf__launch_settled(a, r, c, dir);
 	free(dir);
+	if (!settled)
+		return false;
 	if (!c->st.exited && c->st.started && !c->st.running) {
 		/* The process is gone but no exit was recorded (shim killed). */
 		c->st.exited = true;
@@ -538,7 +573,7 @@ static bool wf__observe(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 		snprintf(c->st.message, sizeof c->st.message, "the container's shim disappeared");
 		wf_time_rfc3339(time(NULL), c->st.finished_at);
 	}
-	if (!c->st.exited || was_exited)
+	if (!c->st.exited)
 		return false;
 	wf__unwatch(a, c);
 	char group[400];
@@ -626,6 +661,8 @@ static json_t *wf__ctr_status(const wf_ctr_rt *c, bool init_done)
 		json_object_set(state, "waiting", c->waiting);
 	} else if (c->attempt < 0) {
 		json_object_set_new(state, "waiting", wf__waiting(c->init || !init_done ? "PodInitializing" : "ContainerCreating", NULL));
+	} else if (c->launching) {
+		json_object_set_new(state, "waiting", wf__waiting("ContainerCreating", NULL));
 	} else if (running) {
 		json_t *rs = json_object();
 		json_object_set_new(rs, "startedAt", json_string(c->st.started_at));
@@ -689,7 +726,7 @@ static const char *wf__phase(wf_pod_rt *r, bool *init_done)
 	bool any_started = false, all_done = r->nctrs > r->ninit, any_failed = false;
 	for (size_t i = r->ninit; i < r->nctrs; i++) {
 		wf_ctr_rt *c = &r->ctrs[i];
-		any_started = any_started || c->attempt >= 0;
+		any_started = any_started || c->attempt > 0 || (c->attempt == 0 && !c->launching);
 		all_done = all_done && c->done;
 		any_failed = any_failed || (c->done && c->st.exit_code != 0);
 	}
@@ -700,10 +737,10 @@ static const char *wf__phase(wf_pod_rt *r, bool *init_done)
 
 static void wf__release(wf_agent *a, wf_pod_rt *r);
 
-/* Write the pod's status when it changed. A pod that just finished gives its
- * GPUs and cgroups back first, so that nothing admitted after seeing the
- * final phase finds them still held. Returns true when the API holds the
- * current status. */
+/* Queue the pod's status for writing when it changed. A pod that just
+ * finished gives its GPUs and cgroups back first, so that nothing admitted
+ * after seeing the final phase finds them still held. Returns true when the
+ * API holds the current status (the write was acknowledged). */
 static bool wf__post_status(wf_agent *a, wf_pod_rt *r)
 {
 	if (r->rejected)
@@ -755,45 +792,43 @@ static bool wf__post_status(wf_agent *a, wf_pod_rt *r)
 	if (r->last_status && !strcmp(text, r->last_status)) {
 		free(text);
 		json_decref(st);
-		return true;
+		return r->status_acked;
 	}
-	json_t *patch = json_object();
-	json_object_set_new(patch, "status", st);
-	char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s/status", r->ns, r->name);
-	long code = 0;
-	json_t *resp = NULL;
-	int rc = wf_client_do(a->client, "PATCH", path, patch, "application/merge-patch+json", &code,
-			      &resp, NULL);
-	free(path);
-	json_decref(patch);
-	bool ok = rc == 0 && code == 200;
-	if (ok) {
-		free(r->last_status);
-		r->last_status = text;
-		if (resp) {
-			json_decref(r->pod);
-			r->pod = resp;
-			resp = NULL;
-			/* c->spec pointers reference the old copy: re-point them. */
-			json_t *spec = json_object_get(r->pod, "spec");
-			for (size_t i = 0; i < r->nctrs; i++)
-				r->ctrs[i].spec = json_array_get(
-					json_object_get(spec, r->ctrs[i].init ? "initContainers" : "containers"),
-					r->ctrs[i].init ? i : i - r->ninit);
+	/* What we write is the old status of the next one (transition times). */
+	json_object_set_new(r->pod, "status", st);
+	free(r->last_status);
+	r->last_status = text;
+	r->status_acked = false;
+	wf_status_writer_put(a->statuses, r->ns, r->name, r->uid, text);
+	return false;
+}
+
+void wf_agent_status_done(void *ctx, const char *uid, const char *status, bool ok)
+{
+	wf_agent *a = ctx;
+	pthread_mutex_lock(&a->mu);
+	wf_pod_rt *r = wf__rt_find(a, uid);
+	if (r && r->last_status && !strcmp(r->last_status, status)) {
+		r->status_acked = ok;
+		if (!ok) {
+			/* Written again at the next sync. */
+			free(r->last_status);
+			r->last_status = NULL;
 		}
-	} else {
-		free(text);
+		a->dirty = true;
+		pthread_cond_signal(&a->cv);
 	}
-	json_decref(resp);
-	return ok;
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* ---- teardown --------------------------------------------------------------------- */
 
+/* Whether a container runs or is being started. */
 static bool wf__any_running(wf_pod_rt *r)
 {
 	for (size_t i = 0; i < r->nctrs; i++)
-		if (r->ctrs[i].attempt >= 0 && r->ctrs[i].st.started && !r->ctrs[i].st.exited)
+		if (r->ctrs[i].launching ||
+		    (r->ctrs[i].attempt >= 0 && r->ctrs[i].st.started && !r->ctrs[i].st.exited))
 			return true;
 	return false;
 }
@@ -841,7 +876,9 @@ static bool wf__teardown(wf_agent *a, wf_pod_rt *r, const json_t *live)
 			wf__kill_ctr(a, r, &r->ctrs[i], grace > 0 ? SIGTERM : SIGKILL);
 		}
 		r->sigkilled = grace <= 0;
-	} else if (!r->sigkilled && now >= r->kill_deadline_ms) {
+	} else if (now >= r->kill_deadline_ms) {
+		/* At every pass: a container whose start was under way at the
+		 * first signal is killed once it shows up. */
 		for (size_t i = 0; i < r->nctrs; i++)
 			wf__kill_ctr(a, r, &r->ctrs[i], SIGKILL);
 		r->sigkilled = true;
@@ -1136,6 +1173,11 @@ void wf_agent_adopt(wf_agent *a)
 			wf_shim_read_state(dir, &c->st, NULL);
 			if (!c->st.exited)
 				wf__watch(a, c, dir);
+			if (!c->st.started && !c->st.exited) {
+				/* The agent stopped while the shim was starting it. */
+				c->launching = true;
+				c->launch_deadline_ms = wf_agent_now_ms() + WF_LAUNCH_TIMEOUT_MS;
+			}
 			free(dir);
 			/* An exit that happened while we were away is handled by the
 			 * first sync: present it as not yet seen. */

@@ -873,20 +873,9 @@ static int wf__spawn_exe(const char *self_exe, const char *dir, const char *shim
 	return e;
 }
 
-/* Whether the shim pid is gone: our own child has exited, or (started by
- * the spawner, which reaps it) no such process is left. */
-static bool wf__shim_gone(pid_t pid, int *status)
-{
-	siginfo_t info;
-	memset(&info, 0, sizeof(info));
-	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
-		return info.si_pid == pid && (*status = info.si_status, true);
-	*status = -1;
-	return errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH;
-}
 
-int wf_shim_launch(const char *self_exe, wf_shim_spawner *sp, const char *dir,
-		   const json_t *spec, pid_t *shim_pid, wf_err *err)
+int wf_shim_start(const char *self_exe, wf_shim_spawner *sp, const char *dir,
+		  const json_t *spec, pid_t *shim_pid, wf_err *err)
 {
 	*shim_pid = -1;
 	if (!json_is_object(spec))
@@ -923,6 +912,30 @@ int wf_shim_launch(const char *self_exe, wf_shim_spawner *sp, const char *dir,
 		}
 	}
 	*shim_pid = pid;
+	close(dfd);
+	return 0;
+}
+
+bool wf_shim_gone(pid_t pid, int *status)
+{
+	siginfo_t info;
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
+		return info.si_pid == pid && (*status = info.si_status, true);
+	*status = -1;
+	return errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+int wf_shim_launch(const char *self_exe, wf_shim_spawner *sp, const char *dir,
+		   const json_t *spec, pid_t *shim_pid, wf_err *err)
+{
+	int rc = wf_shim_start(self_exe, sp, dir, spec, shim_pid, err);
+	if (rc < 0)
+		return rc;
+	pid_t pid = *shim_pid;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return wf_err_set(err, WF_EIO, "%s: %s", dir, strerror(errno));
 
 	/* Wait for the shim to say how the start went: about 10 s at most. */
 	rc = wf_err_set(err, WF_EIO,
@@ -935,7 +948,7 @@ int wf_shim_launch(const char *self_exe, wf_shim_spawner *sp, const char *dir,
 			break;
 		}
 		int status;
-		if (wf__shim_gone(pid, &status)) {
+		if (wf_shim_gone(pid, &status)) {
 			if (faccessat(dfd, WF__STATE, F_OK, 0) == 0 ||
 			    faccessat(dfd, WF__EXIT, F_OK, 0) == 0) {
 				wf_err_clear(err);

@@ -60,17 +60,25 @@ int wf_shim_main(int argc, char **argv);
  * state.json / exit.json) and start the shim in its own session, with a
  * clean signal mask and default dispositions and no inherited fds but 0-2:
  * forked by sp when given (shim_spawner.h), else `self_exe shim DIR`
- * (self_exe: the wharf binary). Returns 0 once the container
- * has started (state.json exists) or failed to start (exit.json exists:
- * read it with wf_shim_read_state); -WF_EINVAL for a spec that is not an
- * object, -WF_EIO when the directory cannot be written, the spawn fails,
- * the shim dies without a word, or nothing happens within about 10 s.
- * *shim_pid gets the shim's pid whenever it was spawned (even on -WF_EIO),
- * else -1; the caller reaps it unless sp started it (sp reaps its own).
- * Safe to call from a multi-threaded process (posix_spawn or the spawner,
- * no fork here). */
+ * (self_exe: the wharf binary). Returns at once: state.json or exit.json
+ * appear when the container has started or failed to (watch DIR, or poll
+ * with wf_shim_read_state and wf_shim_gone). -WF_EINVAL for a spec that is
+ * not an object, -WF_EIO when the directory cannot be written or the spawn
+ * fails. *shim_pid gets the shim's pid (else -1); the caller reaps it
+ * unless sp started it (sp reaps its own). Safe to call from a
+ * multi-threaded process (posix_spawn or the spawner, no fork here). */
+int wf_shim_start(const char *self_exe, wf_shim_spawner *sp, const char *dir,
+		  const json_t *spec, pid_t *shim_pid, wf_err *err);
+/* wf_shim_start, then wait until the container has started (state.json
+ * exists) or failed to start (exit.json exists: read it with
+ * wf_shim_read_state). Also -WF_EIO when the shim dies without a word or
+ * nothing happens within about 10 s (*shim_pid is set then too). */
 int wf_shim_launch(const char *self_exe, wf_shim_spawner *sp, const char *dir,
 		   const json_t *spec, pid_t *shim_pid, wf_err *err);
+/* Whether shim pid is gone: our own child that exited (*status gets its
+ * exit status, the child is left unreaped), or, started by the spawner, no
+ * such process any more (*status = -1). */
+bool wf_shim_gone(pid_t pid, int *status);
 
 typedef struct wf_shim_state {
 	bool started; /* state.json present */
