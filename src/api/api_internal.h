@@ -11,6 +11,7 @@
 #define WF_API_INTERNAL_H
 
 #include "api/api.h"
+#include "api/owner_index.h"
 #include "lib/wf_err.h"
 #include "lib/wf_mem.h"
 #include "registry/registry.h"
@@ -29,6 +30,7 @@ typedef struct wf_watcher wf_watcher;
 
 struct wf_api {
 	wf_store *store;
+	wf_owner_index *owners; /* owner uid -> dependents' keys, for cascading deletes */
 	int listen_fd;
 	int port;
 	char host[64];

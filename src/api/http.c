@@ -288,6 +288,9 @@ int wf_api_start(const wf_api_options *opts, wf_api **out, wf_err *err)
 			    &api->port, api->host, sizeof api->host, err);
 	if (rc < 0)
 		goto fail_listen;
+	rc = wf_owner_index_start(api->store, &api->owners, err);
+	if (rc < 0)
+		goto fail_owners;
 
 	api->workers = wf_xcalloc((size_t)api->nworkers, sizeof *api->workers);
 	for (int i = 0; i < api->nworkers; i++) {
@@ -325,6 +328,8 @@ fail_workers:
 			event_base_free(api->workers[i].base);
 	}
 	free(api->workers);
+	wf_owner_index_stop(api->owners);
+fail_owners:
 	close(api->listen_fd);
 fail_listen:
 	pthread_mutex_destroy(&api->maint_mu);
@@ -356,6 +361,7 @@ void wf_api_stop(wf_api *api)
 	}
 	close(api->listen_fd);
 	free(api->workers);
+	wf_owner_index_stop(api->owners);
 	pthread_mutex_destroy(&api->maint_mu);
 	pthread_cond_destroy(&api->maint_cv);
 	free(api);

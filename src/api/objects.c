@@ -4,9 +4,11 @@
  * with finalizers, graceful pod deletion and cascading (ownerReferences),
  * and namespace finalization.
  *
- * Garbage collection is synchronous: deleting an owner scans the kinds that
- * can hold its dependents (a text search for the owner's uid first, so only
- * candidates are parsed).
+ * Garbage collection is synchronous: deleting an owner asks the owner index
+ * (owner_index.h) for the keys of its dependents, so a delete costs
+ * O(dependents). Only when the index cannot answer (it fell behind the store
+ * or stopped following it) does it scan the kinds that can hold dependents
+ * (a text search for the owner's uid first, so only candidates are parsed).
  */
 #include "api/api_internal.h"
 #include "lib/wf_time.h"
@@ -262,43 +264,83 @@ static void wf__orphan(wf_api *api, const wf_kind *k, const char *key, const cha
 	}
 }
 
-static void wf__gc_dependents(wf_api *api, const char *uid, const char *ns, bool orphan)
+/* Without a current index: every key under the kinds that can hold
+ * dependents of uid, for a namespaced owner (ns) in its namespace only. */
+static void wf__scan_dependents(wf_api *api, const char *uid, const char *ns, char ***keys_out,
+				size_t *n_out)
 {
+	wf__dep_ctx c = {.uid = uid};
 	for (size_t i = 0; i < wf_registry_count(); i++) {
 		const wf_kind *k = wf_registry_at(i);
 		if (ns && !k->namespaced)
-			continue; /* namespaced owners only own namespaced objects */
+			continue;
 		char *prefix = wf_registry_prefix(k, ns);
-		wf__dep_ctx c = {.uid = uid};
 		int64_t rev;
 		wf_store_range(api->store, prefix, NULL, 0, wf__collect_dependent, &c, &rev, NULL,
 			       NULL);
-		for (size_t j = 0; j < c.n; j++) {
-			if (orphan) {
-				wf__orphan(api, k, c.keys[j], uid);
-			} else {
-				/* key = prefix-of-kind + [ns/]name */
-				char *kprefix = wf_registry_prefix(k, NULL);
-				const char *rest = c.keys[j] + strlen(kprefix);
-				char *dns = NULL;
-				const char *dname = rest;
-				if (k->namespaced) {
-					const char *slash = strchr(rest, '/');
-					if (slash) {
-						dns = wf_xstrndup(rest, (size_t)(slash - rest));
-						dname = slash + 1;
-					}
-				}
-				wf_delete_opts o = {.grace_seconds = -1, .propagation = "Background"};
-				wf_object_delete(api, k, dns, dname, &o, NULL, NULL, NULL);
-				free(dns);
-				free(kprefix);
-			}
-			free(c.keys[j]);
-		}
-		free(c.keys);
 		free(prefix);
 	}
+	*keys_out = c.keys;
+	*n_out = c.n;
+}
+
+/* The kind whose objects live under key (the longest matching prefix) and,
+ * in *rest_out, what follows that prefix ("ns/name" or "name"); NULL when
+ * the key belongs to no kind. */
+static const wf_kind *wf__kind_of_key(const char *key, const char **rest_out)
+{
+	const wf_kind *best = NULL;
+	size_t best_len = 0;
+	for (size_t i = 0; i < wf_registry_count(); i++) {
+		const wf_kind *k = wf_registry_at(i);
+		char *prefix = wf_registry_prefix(k, NULL);
+		size_t len = strlen(prefix);
+		if (len > best_len && !strncmp(key, prefix, len)) {
+			best = k;
+			best_len = len;
+		}
+		free(prefix);
+	}
+	*rest_out = key + best_len;
+	return best;
+}
+
+/* Orphan or delete every dependent of uid. A namespaced owner (ns set) only
+ * owns objects of namespaced kinds in its namespace; a cluster-scoped owner
+ * (ns NULL) may own anything. */
+static void wf__gc_dependents(wf_api *api, const char *uid, const char *ns, bool orphan)
+{
+	char **keys = NULL;
+	size_t n = 0;
+	if (wf_owner_index_lookup(api->owners, uid, &keys, &n, NULL) < 0)
+		wf__scan_dependents(api, uid, ns, &keys, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *rest;
+		const wf_kind *k = wf__kind_of_key(keys[i], &rest);
+		if (!k)
+			continue;
+		char *dns = NULL;
+		const char *dname = rest;
+		if (k->namespaced) {
+			const char *slash = strchr(rest, '/');
+			if (!slash)
+				continue;
+			dns = wf_xstrndup(rest, (size_t)(slash - rest));
+			dname = slash + 1;
+		}
+		if (ns && (!dns || strcmp(dns, ns))) {
+			free(dns);
+			continue;
+		}
+		if (orphan) {
+			wf__orphan(api, k, keys[i], uid);
+		} else {
+			wf_delete_opts o = {.grace_seconds = -1, .propagation = "Background"};
+			wf_object_delete(api, k, dns, dname, &o, NULL, NULL, NULL);
+		}
+		free(dns);
+	}
+	wf_owner_index_keys_free(keys, n);
 }
 
 /* ---- namespaces ---------------------------------------------------------------- */
