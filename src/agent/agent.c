@@ -21,7 +21,7 @@
 
 #define WF_HEARTBEAT_S 10
 #define WF_LEASE_DURATION_S 40
-#define WF__EVENT_QUEUE_MAX 10000 /* Events waiting to be posted; more are dropped */
+#define WF__REQUEST_QUEUE_MAX 10000 /* Events and patches waiting; more are dropped */
 #define WF__STATUS_WORKERS 4
 
 int64_t wf_agent_now_ms(void)
@@ -482,7 +482,7 @@ int wf_agent_run(const wf_agent_options *o)
 		wf__log("GPU assignments: %s", wf_gpu_pool_warning(a->gpus));
 
 	a->client = wf_client_new(o->server);
-	a->events = wf_post_queue_new(a->client, 2, WF__EVENT_QUEUE_MAX);
+	a->requests = wf_request_queue_new(a->client, 2, WF__REQUEST_QUEUE_MAX);
 	a->statuses = wf_status_writer_new(a->client, WF__STATUS_WORKERS, wf_agent_status_done, a);
 	for (int tries = 0;; tries++) {
 		err = (wf_err){0};
@@ -534,7 +534,7 @@ int wf_agent_run(const wf_agent_options *o)
 out:
 	wf_status_writer_free(a->statuses); /* its reports take mu and find rts */
 	wf_agent_rts_free(a);
-	wf_post_queue_free(a->events); /* sends the Events still queued */
+	wf_request_queue_free(a->requests); /* sends what is still queued */
 	wf_shim_spawner_stop(a->spawner);
 	if (a->ino_fd >= 0)
 		close(a->ino_fd);

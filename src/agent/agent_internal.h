@@ -16,7 +16,7 @@
 #include "agent/agent.h"
 #include "agent/cgroup.h"
 #include "client/client.h"
-#include "client/post_queue.h"
+#include "client/request_queue.h"
 #include "agent/gpu.h"
 #include "agent/probe_state.h"
 #include "agent/shim.h"
@@ -99,7 +99,7 @@ typedef struct wf_agent {
 	wf_shim_spawner *spawner; /* NULL: shims are exec'd */
 	pid_t *shims;		  /* shims exec'd by this agent, not yet reaped */
 	size_t nshims;
-	wf_post_queue *events;
+	wf_request_queue *requests; /* Events */
 	wf_status_writer *statuses;
 	int ino_fd; /* inotify on attempt directories, or -1 */
 

@@ -113,7 +113,7 @@ void wf_agent_event(wf_agent *a, const json_t *pod, const char *type, const char
 	json_object_set_new(ev, "reportingComponent", json_string("kubelet"));
 	json_object_set_new(ev, "reportingInstance", json_string(a->o.node_name));
 	char *path = wf_xasprintf("/api/v1/namespaces/%s/events", ns);
-	wf_post_queue_add(a->events, path, ev);
+	wf_request_queue_add(a->requests, "POST", path, NULL, ev);
 	free(path);
 }
 
@@ -372,12 +372,7 @@ static bool wf__admit(wf_agent *a, wf_pod_rt *r)
 		char *text = json_dumps(assign, JSON_COMPACT | JSON_SORT_KEYS);
 		json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
 					  WF_GPU_ANNOTATION, text);
-		char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", r->ns, r->name);
-		long code;
-		wf_client_do(a->client, "PATCH", path, patch, "application/merge-patch+json", &code,
-			     NULL, NULL);
-		free(path);
-		json_decref(patch);
+		wf_status_writer_put_meta(a->statuses, r->ns, r->name, r->uid, patch);
 		/* pod.json must carry it: adoption takes the devices from there. */
 		json_t *md = json_object_get(r->pod, "metadata");
 		json_t *ann = json_object_get(md, "annotations");

@@ -2,9 +2,9 @@
  * status_writer.c - per-worker FIFOs of pod status writes (see
  * status_writer.h).
  *
- * Each worker owns a FIFO and a mutex. put replaces the status of a write
- * of the same uid still waiting in that FIFO (so a pod's order is kept and
- * at most one write per pod waits); otherwise it appends. A worker takes
+ * Each worker owns a FIFO and a mutex. put replaces the status of a status
+ * write of the same uid still waiting in that FIFO (so a pod's order is
+ * kept and at most one status write per pod waits); otherwise it appends. A worker takes
  * the head, sends it without its lock held, then reports through `done`.
  */
 #include "agent/status_writer.h"
@@ -19,7 +19,9 @@
 
 typedef struct wf__write {
 	struct wf__write *next;
-	char *path, *uid, *status;
+	char *path, *uid;
+	char *status; /* a status write: the status as JSON text */
+	json_t *meta; /* else a metadata patch */
 } wf__write;
 
 typedef struct wf__worker {
@@ -44,16 +46,22 @@ static void wf__write_free(wf__write *x)
 	free(x->path);
 	free(x->uid);
 	free(x->status);
+	json_decref(x->meta);
 	free(x);
 }
 
 static void wf__send(wf_status_writer *w, wf__write *x)
 {
+	long code = 0;
+	if (x->meta) {
+		wf_client_do(w->client, "PATCH", x->path, x->meta, "application/merge-patch+json",
+			     &code, NULL, NULL);
+		return;
+	}
 	json_t *st = json_loads(x->status, 0, NULL);
 	bool ok = false;
 	if (st) {
 		json_t *patch = json_pack("{s:o}", "status", st);
-		long code = 0;
 		int rc = wf_client_do(w->client, "PATCH", x->path, patch,
 				      "application/merge-patch+json", &code, NULL, NULL);
 		json_decref(patch);
@@ -103,16 +111,32 @@ wf_status_writer *wf_status_writer_new(wf_client *client, int workers, wf_status
 	return w;
 }
 
-void wf_status_writer_put(wf_status_writer *w, const char *ns, const char *name, const char *uid,
-			  const char *status)
+static wf__worker *wf__worker_of(wf_status_writer *w, const char *uid)
 {
 	uint32_t h = 2166136261u;
 	for (const char *p = uid; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	wf__worker *k = &w->workers[h % (uint32_t)w->n];
+	return &w->workers[h % (uint32_t)w->n];
+}
+
+/* Append x to k's FIFO; k->mu held. */
+static void wf__append(wf__worker *k, wf__write *x)
+{
+	if (k->tail)
+		k->tail->next = x;
+	else
+		k->head = x;
+	k->tail = x;
+	pthread_cond_signal(&k->cv);
+}
+
+void wf_status_writer_put(wf_status_writer *w, const char *ns, const char *name, const char *uid,
+			  const char *status)
+{
+	wf__worker *k = wf__worker_of(w, uid);
 	pthread_mutex_lock(&k->mu);
 	for (wf__write *x = k->head; x; x = x->next) {
-		if (!strcmp(x->uid, uid)) {
+		if (x->status && !strcmp(x->uid, uid)) {
 			free(x->status);
 			x->status = wf_xstrdup(status);
 			pthread_mutex_unlock(&k->mu);
@@ -123,12 +147,20 @@ void wf_status_writer_put(wf_status_writer *w, const char *ns, const char *name,
 	x->path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
 	x->uid = wf_xstrdup(uid);
 	x->status = wf_xstrdup(status);
-	if (k->tail)
-		k->tail->next = x;
-	else
-		k->head = x;
-	k->tail = x;
-	pthread_cond_signal(&k->cv);
+	wf__append(k, x);
+	pthread_mutex_unlock(&k->mu);
+}
+
+void wf_status_writer_put_meta(wf_status_writer *w, const char *ns, const char *name,
+			       const char *uid, json_t *patch)
+{
+	wf__worker *k = wf__worker_of(w, uid);
+	wf__write *x = wf_xcalloc(1, sizeof *x);
+	x->path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
+	x->uid = wf_xstrdup(uid);
+	x->meta = patch;
+	pthread_mutex_lock(&k->mu);
+	wf__append(k, x);
 	pthread_mutex_unlock(&k->mu);
 }
 

@@ -4,14 +4,17 @@
  * server.
  *
  * Each pod's writes go to one worker (chosen by a hash of its uid) and are
- * sent in the order put; a write still waiting is replaced by a newer one
- * for the same pod, since only the latest status matters. Every write ends
- * with a call of `done` on the worker thread, with no lock of the writer
- * held: ok is true when the server answered 200.
+ * sent in the order put; a status write still waiting is replaced by a
+ * newer one for the same pod, since only the latest status matters. Every
+ * status write ends with a call of `done` on the worker thread, with no
+ * lock of the writer held: ok is true when the server answered 200.
+ * Metadata patches (the GPU assignment annotation) share the pod's order,
+ * so they reach the server before any status put after them.
  */
 #ifndef WF_STATUS_WRITER_H
 #define WF_STATUS_WRITER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "client/client.h"
@@ -28,6 +31,10 @@ wf_status_writer *wf_status_writer_new(wf_client *client, int workers, wf_status
  * the status object as JSON text. Strings are copied. */
 void wf_status_writer_put(wf_status_writer *w, const char *ns, const char *name, const char *uid,
 			  const char *status);
+/* Queue a merge patch of pod ns/name itself (body's reference stolen);
+ * no report. */
+void wf_status_writer_put_meta(wf_status_writer *w, const char *ns, const char *name,
+			       const char *uid, json_t *patch);
 /* Send what is queued, stop the workers and free. NULL is a no-op. */
 void wf_status_writer_free(wf_status_writer *w);
 

@@ -1,43 +1,44 @@
 /*
- * post_queue.c - the bounded FIFO of fire-and-forget POSTs and its worker
- * threads (see post_queue.h).
+ * request_queue.c - the bounded FIFO of fire-and-forget requests and its
+ * worker threads (see request_queue.h).
  *
  * One mutex guards the list and the counters; workers sleep on a condition
  * variable while the list is empty and leave once `stopping` is set and the
- * list is drained, so wf_post_queue_free sends everything queued before it.
+ * list is drained, so wf_request_queue_free sends everything queued before it.
  */
-#include "client/post_queue.h"
+#include "client/request_queue.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "lib/wf_mem.h"
 
-typedef struct wf__post {
-	struct wf__post *next;
+typedef struct wf__request {
+	struct wf__request *next;
+	const char *method, *content_type;
 	char *path;
 	json_t *body;
-} wf__post;
+} wf__request;
 
-struct wf_post_queue {
+struct wf_request_queue {
 	wf_client *client;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	wf__post *head, *tail;
+	wf__request *head, *tail;
 	size_t n, max, dropped, sent;
 	bool stopping;
 	pthread_t *threads;
 	int nthreads;
 };
 
-static void *wf__post_main(void *arg)
+static void *wf__request_main(void *arg)
 {
-	wf_post_queue *q = arg;
+	wf_request_queue *q = arg;
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (!q->head && !q->stopping)
 			pthread_cond_wait(&q->cv, &q->mu);
-		wf__post *p = q->head;
+		wf__request *p = q->head;
 		if (!p)
 			break; /* stopping and drained */
 		q->head = p->next;
@@ -46,7 +47,8 @@ static void *wf__post_main(void *arg)
 		q->n--;
 		pthread_mutex_unlock(&q->mu);
 		long code = 0;
-		wf_client_do(q->client, "POST", p->path, p->body, NULL, &code, NULL, NULL);
+		wf_client_do(q->client, p->method, p->path, p->body, p->content_type, &code, NULL,
+			     NULL);
 		free(p->path);
 		json_decref(p->body);
 		free(p);
@@ -57,9 +59,9 @@ static void *wf__post_main(void *arg)
 	return NULL;
 }
 
-wf_post_queue *wf_post_queue_new(wf_client *client, int threads, size_t max)
+wf_request_queue *wf_request_queue_new(wf_client *client, int threads, size_t max)
 {
-	wf_post_queue *q = wf_xcalloc(1, sizeof *q);
+	wf_request_queue *q = wf_xcalloc(1, sizeof *q);
 	q->client = client;
 	q->max = max ? max : 1;
 	q->nthreads = threads > 0 ? threads : 1;
@@ -67,11 +69,12 @@ wf_post_queue *wf_post_queue_new(wf_client *client, int threads, size_t max)
 	pthread_cond_init(&q->cv, NULL);
 	q->threads = wf_xcalloc((size_t)q->nthreads, sizeof *q->threads);
 	for (int i = 0; i < q->nthreads; i++)
-		pthread_create(&q->threads[i], NULL, wf__post_main, q);
+		pthread_create(&q->threads[i], NULL, wf__request_main, q);
 	return q;
 }
 
-bool wf_post_queue_add(wf_post_queue *q, const char *path, json_t *body)
+bool wf_request_queue_add(wf_request_queue *q, const char *method, const char *path,
+			  const char *content_type, json_t *body)
 {
 	pthread_mutex_lock(&q->mu);
 	if (q->stopping || q->n >= q->max) {
@@ -80,7 +83,9 @@ bool wf_post_queue_add(wf_post_queue *q, const char *path, json_t *body)
 		json_decref(body);
 		return false;
 	}
-	wf__post *p = wf_xcalloc(1, sizeof *p);
+	wf__request *p = wf_xcalloc(1, sizeof *p);
+	p->method = method;
+	p->content_type = content_type;
 	p->path = wf_xstrdup(path);
 	p->body = body;
 	if (q->tail)
@@ -94,7 +99,7 @@ bool wf_post_queue_add(wf_post_queue *q, const char *path, json_t *body)
 	return true;
 }
 
-size_t wf_post_queue_dropped(wf_post_queue *q)
+size_t wf_request_queue_dropped(wf_request_queue *q)
 {
 	pthread_mutex_lock(&q->mu);
 	size_t n = q->dropped;
@@ -102,7 +107,7 @@ size_t wf_post_queue_dropped(wf_post_queue *q)
 	return n;
 }
 
-size_t wf_post_queue_sent(wf_post_queue *q)
+size_t wf_request_queue_sent(wf_request_queue *q)
 {
 	pthread_mutex_lock(&q->mu);
 	size_t n = q->sent;
@@ -110,7 +115,7 @@ size_t wf_post_queue_sent(wf_post_queue *q)
 	return n;
 }
 
-void wf_post_queue_free(wf_post_queue *q)
+void wf_request_queue_free(wf_request_queue *q)
 {
 	if (!q)
 		return;

@@ -1,6 +1,6 @@
 /*
- * test_post_queue.c - fire-and-forget POSTs: everything queued reaches a
- * real API server on loopback (and wf_post_queue_free sends what is still
+ * test_request_queue.c - fire-and-forget requests: everything queued reaches a
+ * real API server on loopback (and wf_request_queue_free sends what is still
  * queued), a rejected body is counted as sent and stores nothing, and a
  * full queue drops new items and counts them while a post hangs on a
  * server that never answers.
@@ -20,7 +20,7 @@
 
 #include "api/api.h"
 #include "client/client.h"
-#include "client/post_queue.h"
+#include "client/request_queue.h"
 #include "store/store.h"
 
 static json_t *event(const char *name)
@@ -59,26 +59,26 @@ static void test_all_posted_and_drained(void **state)
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", wf_api_port(api));
 	wf_client *c = wf_client_new(url);
 
-	wf_post_queue *q = wf_post_queue_new(c, 3, 1000);
+	wf_request_queue *q = wf_request_queue_new(c, 3, 1000);
 	for (int i = 0; i < 200; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "ev-%d", i);
-		assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event(name)));
+		assert_true(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/events", NULL, event(name)));
 	}
 	/* An Event the server rejects (an invalid name), and a bad path. */
 	json_t *bad = event("Not A Name!");
-	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", bad));
-	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/nosuchthings", event("x")));
-	wf_post_queue_free(q); /* sends what is still queued */
+	assert_true(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/events", NULL, bad));
+	assert_true(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/nosuchthings", NULL, event("x")));
+	wf_request_queue_free(q); /* sends what is still queued */
 	assert_int_equal(count_events(c), 200);
 
-	q = wf_post_queue_new(c, 1, 10);
-	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("last")));
-	for (int i = 0; i < 500 && wf_post_queue_sent(q) < 1; i++)
+	q = wf_request_queue_new(c, 1, 10);
+	assert_true(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/events", NULL, event("last")));
+	for (int i = 0; i < 500 && wf_request_queue_sent(q) < 1; i++)
 		usleep(10000);
-	assert_int_equal(wf_post_queue_sent(q), 1);
-	assert_int_equal(wf_post_queue_dropped(q), 0);
-	wf_post_queue_free(q);
+	assert_int_equal(wf_request_queue_sent(q), 1);
+	assert_int_equal(wf_request_queue_dropped(q), 0);
+	wf_request_queue_free(q);
 	assert_int_equal(count_events(c), 201);
 
 	wf_client_free(c);
@@ -101,19 +101,19 @@ static void test_full_queue_drops(void **state)
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
 	wf_client *c = wf_client_new(url);
-	wf_post_queue *q = wf_post_queue_new(c, 1, 2);
-	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("a")));
+	wf_request_queue *q = wf_request_queue_new(c, 1, 2);
+	assert_true(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/events", NULL, event("a")));
 	int conn = accept(ls, NULL, NULL); /* the worker took "a" and hangs on it */
 	assert_true(conn >= 0);
-	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("b")));
-	assert_true(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("c")));
-	assert_false(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("d")));
-	assert_false(wf_post_queue_add(q, "/api/v1/namespaces/default/events", event("e")));
-	assert_int_equal(wf_post_queue_dropped(q), 2);
+	assert_true(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/events", NULL, event("b")));
+	assert_true(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/events", NULL, event("c")));
+	assert_false(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/events", NULL, event("d")));
+	assert_false(wf_request_queue_add(q, "POST", "/api/v1/namespaces/default/events", NULL, event("e")));
+	assert_int_equal(wf_request_queue_dropped(q), 2);
 	/* The server goes: the hung post fails, the rest fail fast. */
 	close(conn);
 	close(ls);
-	wf_post_queue_free(q);
+	wf_request_queue_free(q);
 	wf_client_free(c);
 }
 
