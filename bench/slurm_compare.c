@@ -20,10 +20,10 @@
  * it saw the GPU of a pod that had just finished still in use) is
  * resubmitted under a new name, as a Job controller would replace it, and
  * counted in the report.
- * Each finished pod is deleted at once (as ttlSecondsAfterFinished: 0
- * would do; slurmd forgets finished jobs too), because the agent's sync
- * loop still visits every pod it holds, finished or not, ten times a
- * second: --keep leaves them, to measure that cost.
+ * Finished pods stay (Succeeded), as slurmctld keeps finished job records;
+ * --delete deletes each one as soon as the watch reports it finished (as
+ * ttlSecondsAfterFinished: 0 would), which adds the deletions' writes and
+ * the agent's teardown to the same run.
  *
  * Slurm side: run.sh is run as it is (it needs root and installs
  * slurm-wlm when missing; about 200 s for 2,000 jobs here) with N set, its
@@ -32,7 +32,7 @@
  * figures still stand.
  *
  *   build/release/bench/slurm_compare [--wharf build/release/wharf] [--jobs N]
- *       [--mode scheduler|paced|both] [--slurm PATH | --no-slurm] [--keep]
+ *       [--mode scheduler|paced|both] [--slurm PATH | --no-slurm] [--delete]
  *       [--timeout S (per Wharf run, default 900)]
  */
 #include <curl/curl.h>
@@ -56,7 +56,7 @@
 #define GPUS 8
 #define MAX_JOBS 100000
 #define CREATORS 4
-#define DEFAULT_SLURM "/work/shared/peers/slurm/run.sh"
+#define DEFAULT_SLURM "../shared/peers/slurm/run.sh" /* from the repository root */
 
 static double g_timeout_s = 900; /* per Wharf run */
 /* ---- processes ------------------------------------------------------------------ */
@@ -96,7 +96,7 @@ static int *g_retry; /* failed jobs to resubmit (a ring) */
 static int g_retry_head, g_retry_tail;
 static char g_first_failure[512];
 static volatile bool g_stop_watch;
-static bool g_delete = true; /* delete pods once finished */
+static bool g_delete; /* delete pods once finished */
 
 static void pod_name(char *buf, size_t len, int job, int attempt)
 {
@@ -491,14 +491,14 @@ int main(int argc, char **argv)
 			slurm = argv[++i];
 		else if (!strcmp(argv[i], "--no-slurm"))
 			slurm = NULL;
-		else if (!strcmp(argv[i], "--keep"))
-			g_delete = false;
+		else if (!strcmp(argv[i], "--delete"))
+			g_delete = true;
 		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
 			g_timeout_s = atof(argv[++i]);
 		else {
 			fprintf(stderr,
 				"usage: %s [--wharf BIN] [--jobs N] [--mode scheduler|paced|both] "
-				"[--slurm PATH | --no-slurm] [--keep] [--timeout S]\n",
+				"[--slurm PATH | --no-slurm] [--delete] [--timeout S]\n",
 				argv[0]);
 			return 2;
 		}
@@ -514,8 +514,8 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_ALL);
 	start(bin);
 	printf("side by side with Slurm: %d one-GPU jobs of `true` on one node of %d GPUs "
-	       "(%s, %ld CPUs)\n",
-	       n, GPUS, bin, sysconf(_SC_NPROCESSORS_ONLN));
+	       "(%s, %ld CPUs, finished pods %s)\n",
+	       n, GPUS, bin, sysconf(_SC_NPROCESSORS_ONLN), g_delete ? "deleted" : "kept");
 	fflush(stdout);
 	run_result rs = {0}, rp = {0};
 	if (sched) {

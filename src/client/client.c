@@ -155,11 +155,14 @@ static size_t wf__watch_data(char *p, size_t sz, size_t n, void *ud)
 {
 	wf__watch_ctx *w = ud;
 	size_t len = sz * n;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] != '\n') {
-			wf_buf_putc(&w->line, p[i]);
-			continue;
-		}
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(p + i, '\n', len - i);
+		size_t take = nl ? (size_t)(nl - (p + i)) : len - i;
+		wf_buf_append(&w->line, p + i, take);
+		i += take;
+		if (!nl)
+			break;
+		i++; /* the newline */
 		json_t *ev = w->line.len ? json_loadb(w->line.data, w->line.len, 0, NULL) : NULL;
 		w->line.len = 0;
 		if (!ev)
