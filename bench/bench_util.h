@@ -30,6 +30,7 @@
 
 static char g_base[64];
 static char g_dir[256];
+static char g_agent_run[256]; /* the agent's --run-dir (pods/ lives there) */
 static pid_t g_server BENCH_UNUSED, g_agent BENCH_UNUSED;
 
 static BENCH_UNUSED double now_s(void)
@@ -233,7 +234,9 @@ static BENCH_UNUSED bool node_ready(CURL *c, const char *node)
 
 /* Starts `bin agent` for node with the given --gpus, data in g_dir/agent,
  * log g_dir/agent.log, sets g_agent, and waits up to tries * 20 ms for the
- * node to be Ready. */
+ * node to be Ready. The pods' runtime state (--run-dir) goes on a tmpfs
+ * when there is one (/dev/shm), as containerd keeps its own under /run, a
+ * tmpfs on systemd hosts; this machine's /run is on disk. */
 static BENCH_UNUSED void start_agent(const char *bin, const char *node, const char *gpus,
 				     int tries)
 {
@@ -241,9 +244,12 @@ static BENCH_UNUSED void start_agent(const char *bin, const char *node, const ch
 	snprintf(aport, sizeof aport, "%d", free_port());
 	snprintf(adir, sizeof adir, "%s/agent", g_dir);
 	snprintf(alog, sizeof alog, "%s/agent.log", g_dir);
-	char *argv[] = {(char *)bin, "agent",	   "--server", g_base, "--node-name",
-			(char *)node, "--data-dir", adir,    "--port", aport,
-			"--gpus",     (char *)gpus, NULL};
+	snprintf(g_agent_run, sizeof g_agent_run, "/dev/shm/wharf-run-XXXXXX");
+	if (!mkdtemp(g_agent_run))
+		snprintf(g_agent_run, sizeof g_agent_run, "%s", adir);
+	char *argv[] = {(char *)bin, "agent",	   "--server",	g_base, "--node-name",
+			(char *)node, "--data-dir", adir,	"--port", aport,
+			"--gpus",     (char *)gpus, "--run-dir", g_agent_run,	NULL};
 	g_agent = spawn(argv, alog, true);
 	CURL *c = new_handle_t(30);
 	int i;
@@ -262,11 +268,11 @@ static BENCH_UNUSED void kill_leftovers(void)
 {
 	char cmd[600];
 	snprintf(cmd, sizeof cmd,
-		 "find %s/agent/pods -name state.json 2>/dev/null | while read f; do "
+		 "find %s/pods -name state.json 2>/dev/null | while read f; do "
 		 "d=$(dirname \"$f\"); [ -e \"$d/exit.json\" ] && continue; "
 		 "p=$(sed -n 's/.*\"pgid\": *\\([0-9]*\\).*/\\1/p' \"$f\"); "
 		 "[ -n \"$p\" ] && kill -9 -- -$p 2>/dev/null; done",
-		 g_dir);
+		 g_agent_run);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not look for leftover containers\n");
 }
@@ -279,8 +285,8 @@ static BENCH_UNUSED void stop_child(pid_t pid)
 
 static BENCH_UNUSED void remove_tmp_dir(void)
 {
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", g_dir, g_agent_run);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", g_dir);
 }

@@ -41,6 +41,7 @@ static void wf__usage(FILE *f)
 		   "       wharf agent [--server URL] [--node-name NAME] [--data-dir DIR]\n"
 		   "                   [--gpus COUNT:PRODUCT[:MIB]] [--nvml-lib PATH] [--node-ip IP]\n"
 		   "                   [--port PORT] [--restart-backoff MS] [--log-max-bytes N]\n"
+		   "                   [--run-dir DIR]\n"
 		   "       wharf version\n");
 }
 
@@ -256,6 +257,7 @@ static int wf__cmd_agent(int argc, char **argv)
 					     {"restart-backoff", required_argument, NULL, 'b'},
 					     {"log-max-bytes", required_argument, NULL, 'L'},
 					     {"cgroup-root", required_argument, NULL, 'C'},
+					     {"run-dir", required_argument, NULL, 'R'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	int c;
@@ -295,6 +297,9 @@ static int wf__cmd_agent(int argc, char **argv)
 			break;
 		case 'C':
 			o.cgroup_root = optarg;
+			break;
+		case 'R':
+			o.run_dir = optarg;
 			break;
 		case 'h':
 			wf__usage(stdout);

@@ -356,8 +356,8 @@ static bool wf__on_pod_event(void *ctx, const char *type, json_t *obj)
 		json_object_del(a->cache, uid);
 	else if (strcmp(type, "BOOKMARK"))
 		json_object_set(a->cache, uid, obj);
-	a->dirty = true;
-	pthread_cond_signal(&a->cv);
+	if (strcmp(type, "BOOKMARK"))
+		wf_agent_mark(a, uid);
 	pthread_mutex_unlock(&a->mu);
 	return !a->stop;
 }
@@ -399,7 +399,7 @@ static void *wf__watch_main(void *arg)
 		json_decref(a->cache);
 		a->cache = fresh;
 		a->cache_synced = true;
-		a->dirty = true;
+		a->full_sync = true;
 		pthread_cond_signal(&a->cv);
 		pthread_mutex_unlock(&a->mu);
 		if (wf_client_watch(a->client, wpath, wf__on_pod_event, a, &a->stop, &err) < 0 &&
@@ -436,8 +436,12 @@ int wf_agent_run(const wf_agent_options *o)
 		wf__log("cannot create %s: %s", o->data_dir, strerror(errno));
 		goto out;
 	}
-	a->pods_dir = wf_xasprintf("%s/pods", o->data_dir);
-	wf_mkdirs(a->pods_dir);
+	a->pods_dir = wf_xasprintf("%s/pods", o->run_dir ? o->run_dir : o->data_dir);
+	a->logs_dir = wf_xasprintf("%s/logs", o->data_dir);
+	if (wf_mkdirs(a->pods_dir) < 0 || wf_mkdirs(a->logs_dir) < 0) {
+		wf__log("cannot create %s or %s: %s", a->pods_dir, a->logs_dir, strerror(errno));
+		goto out;
+	}
 
 	char why[256] = "";
 	a->cgroups = wf_cgroups_detect(o->cgroup_root, why, sizeof why);
@@ -471,7 +475,8 @@ int wf_agent_run(const wf_agent_options *o)
 		else
 			wf__log("GPUs: NVML failed: %s; continuing without GPUs", err.msg);
 	}
-	char *state = wf_xasprintf("%s/gpu-state.json", o->data_dir);
+	/* GPU assignments matter as long as containers run: runtime state. */
+	char *state = wf_xasprintf("%s/gpu-state.json", o->run_dir ? o->run_dir : o->data_dir);
 	rc = wf_gpu_pool_open(a->devs, a->ndevs, state, &a->gpus, &err);
 	free(state);
 	if (rc < 0) {
@@ -545,6 +550,7 @@ out:
 	free(a->devs);
 	wf_cgroups_free(a->cgroups);
 	free(a->pods_dir);
+	free(a->logs_dir);
 	free(a->node_uid);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);

@@ -16,7 +16,11 @@
 typedef struct wf_agent_options {
 	const char *server;	/* API server URL */
 	const char *node_name;
-	const char *data_dir;	/* state: pods/, gpu-state.json */
+	const char *data_dir;	/* container logs (logs/) */
+	const char *run_dir;	/* runtime state, which lives as long as the
+				 * containers: pods/ (spec, state and exit of each
+				 * attempt) and gpu-state.json; best on a tmpfs, as
+				 * containerd's /run. NULL: data_dir */
 	const char *gpus;	/* declared GPUs "COUNT:PRODUCT[:MIB]", or NULL */
 	const char *nvml_lib;	/* NVML library path override, or NULL */
 	const char *node_ip;	/* address reported and used as pod IP */

@@ -85,12 +85,16 @@ typedef struct wf_agent {
 	wf_gpu_pool *gpus;
 	wf_gpu_device *devs;
 	size_t ndevs;
-	char *pods_dir;
+	char *pods_dir; /* <run-dir or data-dir>/pods: one directory per pod uid */
+	char *logs_dir; /* <data-dir>/logs: <uid>/<container>/<attempt>.log */
 	char *node_uid;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool dirty;
+	bool full_sync;	     /* sync every pod at the next pass (relist, start) */
+	wf_strmap dirty_uids; /* pods to sync at the next pass (values unused) */
+	char **wd_uid;	     /* inotify watch descriptor -> uid of its pod, or NULL */
+	size_t nwd;
 	volatile bool stop;
 	json_t *cache;	 /* uid -> pod object */
 	bool cache_synced; /* first list done: absent pods are really gone */
@@ -111,6 +115,8 @@ int64_t wf_agent_now_ms(void);
 /* pods.c */
 void *wf_agent_sync_main(void *arg);
 void *wf_agent_exits_main(void *arg);
+/* Have the sync loop look at pod uid at its next pass (mu held). */
+void wf_agent_mark(wf_agent *a, const char *uid);
 /* The status writer's report (wf_status_done_fn; ctx is the agent). */
 void wf_agent_status_done(void *ctx, const char *uid, const char *status, bool ok);
 /* Free every runtime record (at shutdown). */
@@ -130,7 +136,10 @@ void wf_agent_env_free(char **env);
 /* logserver.c */
 int wf_agent_logserver_start(wf_agent *a, wf_err *err);
 void wf_agent_logserver_stop(wf_agent *a);
-/* Directory of one attempt of a container. Caller frees. */
+/* Directory of one attempt of a container (under pods_dir). Caller frees. */
 char *wf_agent_attempt_dir(const wf_agent *a, const char *uid, const char *ctr, int attempt);
+/* Log file of one attempt of a container (under logs_dir, as kubelet's
+ * /var/log/pods); rotated to "<path>.1". Caller frees. */
+char *wf_agent_log_path(const wf_agent *a, const char *uid, const char *ctr, int attempt);
 
 #endif

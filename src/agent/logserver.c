@@ -171,8 +171,7 @@ static void wf__on_request(struct evhttp_request *req, void *arg)
 	time_t t;
 	if (st && wf_time_parse_rfc3339(st, &t) == 0)
 		o.since_unix = t;
-	char *dir = wf_agent_attempt_dir(a, uid, ctr, attempt);
-	char *log = wf_xasprintf("%s/container.log", dir);
+	char *log = wf_agent_log_path(a, uid, ctr, attempt);
 	wf_buf out;
 	wf_buf_init(&out);
 	wf_log_cursor cur = {0};
@@ -182,7 +181,6 @@ static void wf__on_request(struct evhttp_request *req, void *arg)
 		wf__reply(req, 500, err.msg);
 		wf_buf_free(&out);
 		free(log);
-		free(dir);
 		goto out;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
@@ -194,7 +192,6 @@ static void wf__on_request(struct evhttp_request *req, void *arg)
 		evbuffer_free(b);
 		wf_buf_free(&out);
 		free(log);
-		free(dir);
 		goto out;
 	}
 	evhttp_send_reply_start(req, 200, "OK");
@@ -209,7 +206,7 @@ static void wf__on_request(struct evhttp_request *req, void *arg)
 	f->a = a;
 	f->req = req;
 	f->path = log;
-	f->dir = dir;
+	f->dir = wf_agent_attempt_dir(a, uid, ctr, attempt);
 	f->cur = cur;
 	f->timestamps = o.timestamps;
 	f->timer = evtimer_new(wf__srv->base, wf__follow_tick, f);

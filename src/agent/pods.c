@@ -6,9 +6,10 @@
  * reporting, graceful termination on deletion, and adoption of what runs
  * after an agent restart.
  *
- * Everything about a pod is also on disk under <data>/pods/<uid>/: pod.json
- * (the spec at admission) and <container>/<attempt>/ (the shim's spec,
- * state, exit and log). The in-memory wf_pod_rt is rebuilt from there when
+ * Everything about a pod is also on disk under <run-dir>/pods/<uid>/:
+ * pod.json (the spec at admission) and <container>/<attempt>/ (the shim's
+ * spec, state and exit), and its logs under <data-dir>/logs/<uid>/
+ * <container>/<attempt>.log. The in-memory wf_pod_rt is rebuilt from there when
  * the agent starts, so a restart neither orphans nor duplicates processes.
  */
 #include "agent/agent_internal.h"
@@ -52,6 +53,12 @@ char *wf_agent_attempt_dir(const wf_agent *a, const char *uid, const char *ctr, 
 	return wf_xasprintf("%s/%s/%s/%d", a->pods_dir, uid, ctr, attempt);
 }
 
+char *wf_agent_log_path(const wf_agent *a, const char *uid, const char *ctr, int attempt)
+{
+	return wf_xasprintf("%s/%s/%s/%d.log", a->logs_dir, uid, ctr, attempt);
+}
+
+
 static void wf__cgroup_name(const wf_pod_rt *r, const wf_ctr_rt *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "pod%s/%s", r->uid, c->name);
@@ -65,6 +72,17 @@ static int wf__rm_entry(const char *path, const struct stat *sb, int flag, struc
 static void wf__rm_rf(const char *dir)
 {
 	nftw(dir, wf__rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Remove what the agent keeps of a pod: its runtime directory and logs. */
+static void wf__forget_pod(wf_agent *a, const char *uid)
+{
+	char *dir = wf_xasprintf("%s/%s", a->pods_dir, uid);
+	wf__rm_rf(dir);
+	free(dir);
+	dir = wf_xasprintf("%s/%s", a->logs_dir, uid);
+	wf__rm_rf(dir);
+	free(dir);
 }
 
 /* ---- events ------------------------------------------------------------------- */
@@ -119,22 +137,44 @@ void wf_agent_event(wf_agent *a, const json_t *pod, const char *type, const char
 
 /* ---- runtime records ------------------------------------------------------------- */
 
+void wf_agent_mark(wf_agent *a, const char *uid)
+{
+	if (!wf_strmap_get(&a->dirty_uids, uid))
+		wf_strmap_add(&a->dirty_uids, uid, a);
+	pthread_cond_signal(&a->cv);
+}
+
 static void wf__unwatch(wf_agent *a, wf_ctr_rt *c)
 {
-	if (c->wd >= 0 && a->ino_fd >= 0)
+	if (c->wd >= 0 && a->ino_fd >= 0) {
 		inotify_rm_watch(a->ino_fd, c->wd);
+		if ((size_t)c->wd < a->nwd) {
+			free(a->wd_uid[c->wd]);
+			a->wd_uid[c->wd] = NULL;
+		}
+	}
 	c->wd = -1;
 }
 
 /* Watch an attempt's directory (created here if need be) for the shim's
- * renames of state.json and exit.json. Without inotify, the sync loop's
- * polling still sees them. */
-static void wf__watch(wf_agent *a, wf_ctr_rt *c, const char *dir)
+ * renames of state.json and exit.json, which mark the pod for the sync
+ * loop. Without inotify, the sync loop's polling still sees them. */
+static void wf__watch(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c, const char *dir)
 {
 	wf__unwatch(a, c);
 	if (a->ino_fd < 0 || wf_mkdirs(dir) < 0)
 		return;
 	c->wd = inotify_add_watch(a->ino_fd, dir, IN_MOVED_TO);
+	if (c->wd < 0)
+		return;
+	if ((size_t)c->wd >= a->nwd) {
+		size_t n = (size_t)c->wd * 2 + 16;
+		a->wd_uid = wf_xrealloc(a->wd_uid, n * sizeof *a->wd_uid);
+		memset(a->wd_uid + a->nwd, 0, (n - a->nwd) * sizeof *a->wd_uid);
+		a->nwd = n;
+	}
+	free(a->wd_uid[c->wd]);
+	a->wd_uid[c->wd] = wf_xstrdup(r->uid);
 }
 
 static void wf__rt_free(wf_pod_rt *r)
@@ -175,6 +215,12 @@ void wf_agent_rts_free(wf_agent *a)
 		wf__rt_free(r);
 	}
 	wf_strmap_free(&a->rt_by_uid, NULL);
+	wf_strmap_free(&a->dirty_uids, NULL);
+	for (size_t i = 0; i < a->nwd; i++)
+		free(a->wd_uid[i]);
+	free(a->wd_uid);
+	a->wd_uid = NULL;
+	a->nwd = 0;
 }
 
 /* Build the container records of a pod (init containers first). */
@@ -456,12 +502,12 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 		json_object_set_new(spec, "cgroup", json_string(group));
 	if (a->o.cgroup_root)
 		json_object_set_new(spec, "cgroupRoot", json_string(a->o.cgroup_root));
-	char *log = wf_xasprintf("%s/container.log", dir);
+	char *log = wf_agent_log_path(a, r->uid, c->name, attempt); /* the shim creates it */
 	json_object_set_new(spec, "log", json_string(log));
 	free(log);
 	json_object_set_new(spec, "logMaxBytes", json_integer(a->o.log_max_bytes));
 	pid_t shim = 0;
-	wf__watch(a, c, dir);
+	wf__watch(a, r, c, dir);
 	int rc = wf_shim_start(a->o.self_exe, a->spawner, dir, spec, &shim, &err);
 	json_decref(spec);
 	if (shim > 0 && !a->spawner) {
@@ -810,8 +856,7 @@ void wf_agent_status_done(void *ctx, const char *uid, const char *status, bool o
 			free(r->last_status);
 			r->last_status = NULL;
 		}
-		a->dirty = true;
-		pthread_cond_signal(&a->cv);
+		wf_agent_mark(a, uid);
 	}
 	pthread_mutex_unlock(&a->mu);
 }
@@ -886,9 +931,7 @@ static bool wf__teardown(wf_agent *a, wf_pod_rt *r, const json_t *live)
 	wf__release(a, r);
 	if (live)
 		wf__remove_pod(a, r->ns, r->name, r->uid); /* the containers are gone */
-	char *dir = wf_xasprintf("%s/%s", a->pods_dir, r->uid);
-	wf__rm_rf(dir);
-	free(dir);
+	wf__forget_pod(a, r->uid);
 	return true;
 }
 
@@ -950,89 +993,124 @@ static void wf__reap_shims(wf_agent *a)
 	}
 }
 
+/* Sync one pod: give a new one a runtime record, stop one being deleted
+ * or gone, or move it along. */
+static void wf__sync_uid(wf_agent *a, const char *uid)
+{
+	json_t *pod = json_object_get(a->cache, uid);
+	wf_pod_rt *r = wf__rt_find(a, uid);
+	if (!r) {
+		if (!pod)
+			return;
+		const char *phase = wf__str(json_object_get(pod, "status"), "phase");
+		bool finished = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+		const char *ns = wf__md(pod, "namespace");
+		const char *name = wf__md(pod, "name");
+		/* Deleted with nothing of it running here (never started, or
+		 * finished before an agent restart): finish the deletion. */
+		if (wf__md(pod, "deletionTimestamp") && ns && name)
+			wf__remove_pod(a, ns, name, uid);
+		if (finished || wf__md(pod, "deletionTimestamp"))
+			return; /* finished before we saw it, or deleted: nothing to run */
+		r = wf__rt_new(a, pod);
+	} else if (!r->killing && pod) {
+		/* Keep metadata current (deletionTimestamp, annotations). */
+		json_object_set(r->pod, "metadata", json_object_get(pod, "metadata"));
+	}
+	bool gone = a->cache_synced && !pod;
+	if (gone || (pod && wf__md(pod, "deletionTimestamp"))) {
+		json_incref(pod);
+		bool finished = wf__teardown(a, r, pod);
+		json_decref(pod);
+		if (finished) {
+			wf__rt_unlink(a, r);
+			wf__rt_free(r);
+		}
+		return;
+	}
+	if (pod)
+		wf__sync_pod(a, r);
+}
+
+/* How soon pod r needs looking at again without being marked: back-offs
+ * ending, kill deadlines, and a poll for shims that die without a word
+ * (inotify reports the rest). */
+static int64_t wf__wake_ms(wf_agent *a, wf_pod_rt *r, int64_t now)
+{
+	int64_t wait_ms = WF_SYNC_IDLE_MS;
+	if (r->killing)
+		wait_ms = 100;
+	for (size_t i = 0; i < r->nctrs; i++)
+		if (r->ctrs[i].backoff_until_ms > now && r->ctrs[i].backoff_until_ms - now < wait_ms)
+			wait_ms = r->ctrs[i].backoff_until_ms - now;
+	int64_t poll_ms = a->ino_fd >= 0 ? WF_SYNC_RUNNING_MS : 100;
+	if (wf__any_running(r) && wait_ms > poll_ms)
+		wait_ms = poll_ms;
+	return wait_ms < 5 ? 5 : wait_ms;
+}
+
+/* The sync loop. A pass syncs the pods marked since the last one (watch
+ * events, shim files, status acknowledgements, probe results); a full pass,
+ * every pod, comes when the earliest timer of any pod is due, after a
+ * relist, and at least every WF_SYNC_IDLE_MS. */
 void *wf_agent_sync_main(void *arg)
 {
 	wf_agent *a = arg;
+	int64_t next_full = 0;
 	pthread_mutex_lock(&a->mu);
 	while (!a->stop) {
-		a->dirty = false;
-		/* Pods bound here that have no runtime record yet. */
-		const char *uid;
-		json_t *pod;
-		json_object_foreach(a->cache, uid, pod)
-		{
-			wf_pod_rt *r = wf__rt_find(a, uid);
-			if (!r) {
-				const char *phase = wf__str(json_object_get(pod, "status"), "phase");
-				bool finished = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
-				const char *ns = wf__md(pod, "namespace");
-				const char *name = wf__md(pod, "name");
-				/* Deleted with nothing of it running here (never started, or
-				 * finished before an agent restart): finish the deletion. */
-				if (wf__md(pod, "deletionTimestamp") && ns && name)
-					wf__remove_pod(a, ns, name, uid);
-				if (finished || wf__md(pod, "deletionTimestamp"))
-					continue; /* finished before we saw it, or deleted: nothing to run */
-				wf__rt_new(a, pod);
-			} else if (!r->killing) {
-				/* Keep metadata current (deletionTimestamp, annotations). */
-				json_t *md = json_object_get(pod, "metadata");
-				json_object_set(r->pod, "metadata", md);
+		int64_t now = wf_agent_now_ms();
+		wf_strmap marked = a->dirty_uids;
+		memset(&a->dirty_uids, 0, sizeof a->dirty_uids);
+		if (a->full_sync || now >= next_full) {
+			a->full_sync = false;
+			const char *uid;
+			json_t *pod;
+			json_object_foreach(a->cache, uid, pod) wf__sync_uid(a, uid);
+			for (wf_pod_rt *r = a->rts, *next; r; r = next) {
+				next = r->next;
+				if (!json_object_get(a->cache, r->uid))
+					wf__sync_uid(a, r->uid); /* gone */
 			}
-		}
-		for (wf_pod_rt *r = a->rts, *next; r; r = next) {
-			next = r->next;
-			json_t *live = json_object_get(a->cache, r->uid);
-			bool gone = a->cache_synced && !live;
-			if (gone || (live && wf__md(live, "deletionTimestamp"))) {
-				json_incref(live);
-				bool finished = wf__teardown(a, r, live);
-				json_decref(live);
-				if (finished) {
-					wf__rt_unlink(a, r);
-					wf__rt_free(r);
+			int64_t wait_ms = WF_SYNC_IDLE_MS;
+			for (wf_pod_rt *r = a->rts; r; r = r->next) {
+				int64_t w = wf__wake_ms(a, r, now);
+				wait_ms = w < wait_ms ? w : wait_ms;
+			}
+			next_full = now + wait_ms;
+		} else {
+			for (size_t b = 0; b < marked.nb; b++) {
+				for (wf_strmap_ent *e = marked.b[b]; e; e = e->next) {
+					wf__sync_uid(a, e->key);
+					wf_pod_rt *r = wf__rt_find(a, e->key);
+					int64_t w = r ? now + wf__wake_ms(a, r, now) : next_full;
+					next_full = w < next_full ? w : next_full;
 				}
-				continue;
 			}
-			if (live)
-				wf__sync_pod(a, r);
 		}
+		wf_strmap_free(&marked, NULL);
 		wf__reap_shims(a);
+		if (a->dirty_uids.n || a->full_sync || a->stop)
+			continue;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		int64_t wait_ms = WF_SYNC_IDLE_MS;
-		/* Wake earlier for back-offs and kill deadlines. */
-		int64_t now = wf_agent_now_ms();
-		for (wf_pod_rt *r = a->rts; r; r = r->next) {
-			if (r->killing)
-				wait_ms = 100;
-			for (size_t i = 0; i < r->nctrs; i++)
-				if (r->ctrs[i].backoff_until_ms > now &&
-				    r->ctrs[i].backoff_until_ms - now < wait_ms)
-					wait_ms = r->ctrs[i].backoff_until_ms - now;
-			/* inotify reports exits; the poll only catches shims that
-			 * died without a word. */
-			int64_t poll_ms = a->ino_fd >= 0 ? WF_SYNC_RUNNING_MS : 100;
-			if (wf__any_running(r))
-				wait_ms = wait_ms > poll_ms ? poll_ms : wait_ms;
-		}
-		if (wait_ms < 5)
-			wait_ms = 5;
+		int64_t wait_ms = next_full - wf_agent_now_ms();
+		if (wait_ms < 1)
+			continue;
 		ts.tv_sec += wait_ms / 1000;
 		ts.tv_nsec += (wait_ms % 1000) * 1000000;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		if (!a->dirty && !a->stop)
-			pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+		pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
 }
 
-/* Wake the sync loop whenever a watched attempt directory gets a new
- * state.json or exit.json. */
+/* Mark a pod for the sync loop whenever one of its watched attempt
+ * directories gets a new state.json or exit.json. */
 void *wf_agent_exits_main(void *arg)
 {
 	wf_agent *a = arg;
@@ -1041,10 +1119,20 @@ void *wf_agent_exits_main(void *arg)
 		struct pollfd p = {a->ino_fd, POLLIN, 0};
 		if (poll(&p, 1, 200) <= 0)
 			continue;
-		if (read(a->ino_fd, buf, sizeof buf) <= 0)
+		ssize_t n = read(a->ino_fd, buf, sizeof buf);
+		if (n <= 0)
 			continue;
 		pthread_mutex_lock(&a->mu);
-		a->dirty = true;
+		for (char *q = buf; q < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)q;
+			q += sizeof *ev + ev->len;
+			if (ev->mask & IN_IGNORED)
+				continue; /* the watch went */
+			if (ev->mask & IN_Q_OVERFLOW)
+				a->full_sync = true;
+			else if (ev->wd >= 0 && (size_t)ev->wd < a->nwd && a->wd_uid[ev->wd])
+				wf_agent_mark(a, a->wd_uid[ev->wd]);
+		}
 		pthread_cond_signal(&a->cv);
 		pthread_mutex_unlock(&a->mu);
 	}
@@ -1105,10 +1193,8 @@ void *wf_agent_probe_main(void *arg)
 			if (res == WF_PROBE_FAILURE)
 				wf_agent_event(a, r->pod, "Warning", "Unhealthy", "%s probe failed: %s",
 					       wf__probe_names[kind], msg);
-			if (wf_probe_set_record(&c->probes, kind, wf_agent_now_ms(), res)) {
-				a->dirty = true;
-				pthread_cond_signal(&a->cv);
-			}
+			if (wf_probe_set_record(&c->probes, kind, wf_agent_now_ms(), res))
+				wf_agent_mark(a, uid);
 		}
 		pthread_mutex_unlock(&a->mu);
 		json_decref(probe);
@@ -1131,9 +1217,7 @@ void wf_agent_adopt(wf_agent *a)
 		json_t *pod = json_load_file(path, 0, NULL);
 		free(path);
 		if (!pod) {
-			char *dir = wf_xasprintf("%s/%s", a->pods_dir, e->d_name);
-			wf__rm_rf(dir);
-			free(dir);
+			wf__forget_pod(a, e->d_name);
 			continue;
 		}
 		wf_pod_rt *r = wf__rt_new(a, pod);
@@ -1167,7 +1251,7 @@ void wf_agent_adopt(wf_agent *a)
 			char *dir = wf_agent_attempt_dir(a, r->uid, c->name, c->attempt);
 			wf_shim_read_state(dir, &c->st, NULL);
 			if (!c->st.exited)
-				wf__watch(a, c, dir);
+				wf__watch(a, r, c, dir);
 			if (!c->st.started && !c->st.exited) {
 				/* The agent stopped while the shim was starting it. */
 				c->launching = true;

@@ -4,7 +4,7 @@
  * the state, signal).
  *
  * Shim life: detach (setsid) -> read spec.json -> open the
- * log and the pipes, block the signals it handles (read via a signalfd) ->
+ * pipes, block the signals it handles (read via a signalfd) ->
  * fork the container -> learn over a close-on-exec pipe whether exec
  * succeeded (the child writes {stage, errno} there when a step fails) ->
  * write state.json -> poll the pipes and the signalfd until the container
@@ -500,7 +500,8 @@ static void wf__child(const wf__spec *s, const wf_cgroups *cg, int devnull, int 
 typedef struct wf__log {
 	const char *path;
 	char *path1;
-	int fd;
+	int fd; /* -1 until the first output */
+	bool failed; /* the log could not be opened */
 	off_t size;
 	int64_t max;
 } wf__log;
@@ -528,8 +529,35 @@ static void wf__log_rotate(wf__log *l)
 	l->size = 0;
 }
 
+static int wf__mkdir_p(const char *dir, wf_err *err);
+
+/* Open the log (and create its directory) at the first output, so that a
+ * container that writes nothing costs no files. */
+static bool wf__log_open(wf__log *l)
+{
+	char *dir = wf_xstrdup(l->path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		wf__mkdir_p(dir, NULL);
+	}
+	free(dir);
+	l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (l->fd < 0) {
+		fprintf(stderr, "wharf shim: cannot open log %s: %s\n", l->path, strerror(errno));
+		return false;
+	}
+	struct stat sb;
+	l->size = fstat(l->fd, &sb) == 0 ? sb.st_size : 0;
+	return true;
+}
+
 static void wf__log_record(wf__log *l, bool is_stderr, bool partial, const char *p, size_t n)
 {
+	if (l->fd < 0 && !l->failed)
+		l->failed = !wf__log_open(l);
+	if (l->fd < 0)
+		return; /* output is dropped; the reason is in shim.log */
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	char hdr[64];
@@ -664,14 +692,6 @@ static int wf__shim_run(int dfd)
 	wf_cgroups *cg = NULL;
 	char msg[512];
 
-	l.fd = open(s.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (l.fd < 0) {
-		snprintf(msg, sizeof(msg), "cannot open log %s: %s", s.log, strerror(errno));
-		rc = wf__write_exit(dfd, 128, 0, "StartError", msg) < 0;
-		goto out;
-	}
-	struct stat sb;
-	l.size = fstat(l.fd, &sb) == 0 ? sb.st_size : 0;
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
 	    pipe2(st_p, O_CLOEXEC) < 0) {

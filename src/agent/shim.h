@@ -23,7 +23,8 @@
  *    "cgroupRoot": "/sys/fs/cgroup",    optional (wf_cgroups_detect's root)
  *    "cgroup": "group",                 optional; entered before exec unless the
  *                                       detected mode is NONE
- *    "log": "/path/to/0.log",           required; appended to, rotated to log.1
+ *    "log": "/path/to/0.log",           required; created (with its directory) at the
+ *                                       first output, appended to, rotated to log.1
  *    "logMaxBytes": 10485760}           optional, 0 = no cap
  * state.json (written once exec succeeded):
  *   {"pid": 123, "pgid": 123, "startTime": <clock ticks, /proc/pid/stat field 22>,
