@@ -5,7 +5,9 @@
 # machine has none), and prints how to point kubectl at it. Ctrl-C stops both
 # (containers started by the agent keep running under their shims until
 # their pods are deleted).
-#   WHARF_LISTEN=127.0.0.1:6443 WHARF_DATA=./wharf-data WHARF_GPUS=8:NVIDIA-H100-80GB-HBM3:81559 scripts/wharf-up.sh
+#   WHARF_LISTEN=127.0.0.1:6443 WHARF_DATA=./wharf-data WHARF_GPUS=8:NVIDIA-H100-80GB-HBM3:81559 \
+#   WHARF_RUN=/run/wharf-agent scripts/wharf-up.sh
+# (WHARF_RUN: the agent's --run-dir; by default a tmpfs when one is writable.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -29,7 +31,19 @@ if ! ldconfig -p 2>/dev/null | grep -q libnvidia-ml.so.1; then
   gpu_args=(--gpus "${WHARF_GPUS:-8:NVIDIA-H100-80GB-HBM3:81559}")
   echo "No NVIDIA driver here: the agent declares ${gpu_args[1]}"
 fi
-build/release/wharf agent --server "http://$LISTEN" --node-name wharf-local --data-dir "$DATA/agent" "${gpu_args[@]}" &
+# The pods' runtime state goes on a tmpfs when there is one, as containerd's /run.
+run_args=()
+if [ -n "${WHARF_RUN:-}" ]; then
+  run_args=(--run-dir "$WHARF_RUN")
+else
+  for d in "${XDG_RUNTIME_DIR:-}" /run /dev/shm; do
+    if [ -n "$d" ] && [ -w "$d" ] && [ "$(stat -f -c %T "$d" 2>/dev/null)" = tmpfs ]; then
+      run_args=(--run-dir "$d/wharf-agent")
+      break
+    fi
+  done
+fi
+build/release/wharf agent --server "http://$LISTEN" --node-name wharf-local --data-dir "$DATA/agent" "${run_args[@]}" "${gpu_args[@]}" &
 apid=$!
 
 cat <<MSG
