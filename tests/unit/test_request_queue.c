@@ -18,10 +18,8 @@
 
 #include <cmocka.h>
 
-#include "api/api.h"
-#include "client/client.h"
 #include "client/request_queue.h"
-#include "store/store.h"
+#include "live_api.h"
 
 static json_t *event(const char *name)
 {
@@ -43,21 +41,9 @@ static size_t count_events(wf_client *c)
 
 static void test_all_posted_and_drained(void **state)
 {
-	char dir[] = "/tmp/wf-postq-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char db[64];
-	snprintf(db, sizeof db, "%s/state.db", dir);
-	wf_err err = {0};
-	wf_store *store;
-	wf_store_options so = {.path = db};
-	assert_int_equal(wf_store_open_sqlite(&so, &store, &err), 0);
-	assert_int_equal(wf_api_bootstrap(store, &err), 0);
-	wf_api_options ao = {.listen = "127.0.0.1:0", .workers = 2, .store = store};
-	wf_api *api;
-	assert_int_equal(wf_api_start(&ao, &api, &err), 0);
-	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", wf_api_port(api));
-	wf_client *c = wf_client_new(url);
+	live_api l;
+	live_api_start(&l);
+	wf_client *c = l.client;
 
 	wf_request_queue *q = wf_request_queue_new(c, 3, 1000);
 	for (int i = 0; i < 200; i++) {
@@ -81,12 +67,7 @@ static void test_all_posted_and_drained(void **state)
 	wf_request_queue_free(q);
 	assert_int_equal(count_events(c), 201);
 
-	wf_client_free(c);
-	wf_api_stop(api);
-	wf_store_close(store);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	live_api_stop(&l);
 }
 
 static void test_full_queue_drops(void **state)

@@ -17,9 +17,7 @@
 #include <cmocka.h>
 
 #include "agent/status_writer.h"
-#include "api/api.h"
-#include "client/client.h"
-#include "store/store.h"
+#include "live_api.h"
 
 typedef struct reports {
 	pthread_mutex_t mu;
@@ -51,21 +49,9 @@ static json_t *get_pod(wf_client *c, const char *name)
 
 static void test_writes(void **state)
 {
-	char dir[] = "/tmp/wf-statusw-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char db[64];
-	snprintf(db, sizeof db, "%s/state.db", dir);
-	wf_err err = {0};
-	wf_store *store;
-	wf_store_options so = {.path = db};
-	assert_int_equal(wf_store_open_sqlite(&so, &store, &err), 0);
-	assert_int_equal(wf_api_bootstrap(store, &err), 0);
-	wf_api_options ao = {.listen = "127.0.0.1:0", .workers = 2, .store = store};
-	wf_api *api;
-	assert_int_equal(wf_api_start(&ao, &api, &err), 0);
-	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", wf_api_port(api));
-	wf_client *c = wf_client_new(url);
+	live_api l;
+	live_api_start(&l);
+	wf_client *c = l.client;
 	json_t *pod = json_pack("{s:s,s:s,s:{s:s},s:{s:[{s:s,s:s}]}}", "apiVersion", "v1", "kind",
 				"Pod", "metadata", "name", "p", "spec", "containers", "name", "c",
 				"image", "busybox");
@@ -107,12 +93,7 @@ static void test_writes(void **state)
 
 	json_decref(pod);
 	json_decref(created);
-	wf_client_free(c);
-	wf_api_stop(api);
-	wf_store_close(store);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	live_api_stop(&l);
 }
 
 int main(void)
