@@ -271,7 +271,7 @@ static BENCH_UNUSED void kill_leftovers(void)
 		 "find %s/pods -name state.json 2>/dev/null | while read f; do "
 		 "d=$(dirname \"$f\"); [ -e \"$d/exit.json\" ] && continue; "
 		 "p=$(sed -n 's/.*\"pgid\": *\\([0-9]*\\).*/\\1/p' \"$f\"); "
-		 "[ -n \"$p\" ] && kill -9 -- -$p 2>/dev/null; done",
+		 "[ -n \"$p\" ] && kill -9 -- -$p 2>/dev/null; true; done",
 		 g_agent_run);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not look for leftover containers\n");
