@@ -117,6 +117,8 @@ static void heap_del(wf_sched *s, int32_t *h, uint32_t *n, uint32_t i, less_fn l
 static void pool_append(wf_sched *s, int32_t unit)
 {
 	wf__sc_qent *q = wf__sc_unit_q(s, unit);
+	if (unit & 1)
+		s->nparked_gangs++;
 	q->unext = -1;
 	q->uprev = s->utail;
 	if (s->utail >= 0)
@@ -129,6 +131,8 @@ static void pool_append(wf_sched *s, int32_t unit)
 static void pool_del(wf_sched *s, int32_t unit)
 {
 	wf__sc_qent *q = wf__sc_unit_q(s, unit);
+	if (unit & 1)
+		s->nparked_gangs--;
 	if (q->uprev >= 0)
 		wf__sc_unit_q(s, q->uprev)->unext = q->unext;
 	else
@@ -246,8 +250,7 @@ void wf__sc_q_freed(wf_sched *s, wf__sc_node *n)
 {
 	if (!n || !n->present)
 		return;
-	int32_t u = s->uhead;
-	while (u >= 0) {
+	for (int32_t u = s->nparked_gangs ? s->uhead : -1; u >= 0;) {
 		wf__sc_qent *q = wf__sc_unit_q(s, u);
 		int32_t next = q->unext;
 		if ((u & 1) && (q->fail_mask & WF__EV_RES))

@@ -389,6 +389,7 @@ struct wf_sched {
 	int32_t *backoff;
 	uint32_t nbackoff, backoff_cap;
 	int32_t uhead, utail;
+	size_t nparked_gangs; /* gangs in the pool */
 	size_t nunsched, ngangwait_pods;
 	uint64_t seq;
 	uint32_t *freed; /* ids of nodes whose freed capacity waits to be offered */
