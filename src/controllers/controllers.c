@@ -8,6 +8,8 @@
  * the stop flag wakes every sleeper, controllers join, informers join.
  */
 #include "controllers/controllers_internal.h"
+#include "controllers/job_plan.h"
+#include "controllers/training_plan.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
 
@@ -199,10 +201,23 @@ static void wf__keep(json_t *obj, const char *const *keep)
 	}
 }
 
-/* Pods: what the Job controller, node lifecycle and the GC read. */
+/* Keep only the named members of obj's member `key` (an object). */
+static void wf__keep_in(json_t *obj, const char *key, const char *const *keep)
+{
+	wf__keep(json_object_get(obj, key), keep);
+}
+
+/*
+ * Pods: only what the Job, PyTorchJob and PodGroup controllers and the GC
+ * read (the planners in job_plan.c and training_plan.c): identity, owners,
+ * finalizers, the labels and annotations that carry an index or a group,
+ * the node, phase, start, conditions (type, status, time), and per
+ * container the restart count and how it terminated. Everything else -
+ * the spec above all - is the API's to keep.
+ */
 static void wf__pod_transform(json_t *pod)
 {
-	static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
+	static const char *const top[] = {"metadata", "spec", "status", NULL};
 	static const char *const md[] = {"name",
 					 "namespace",
 					 "uid",
@@ -214,67 +229,97 @@ static void wf__pod_transform(json_t *pod)
 					 "ownerReferences",
 					 "finalizers",
 					 NULL};
-	static const char *const spec[] = {"nodeName", "tolerations", "restartPolicy", NULL};
-	static const char *const status[] = {"phase",	   "reason",
-					     "conditions", "containerStatuses",
-					     "startTime",  "initContainerStatuses",
-					     "podIP",	   NULL};
-	static const char *const cs[] = {"name", "restartCount", "state", "ready", NULL};
+	static const char *const labels[] = {WF_JOB_INDEX_KEY, WF_PG_LABEL,
+					     WF_PTJ_LABEL_REPLICA_TYPE, WF_PTJ_LABEL_REPLICA_INDEX,
+					     NULL};
+	static const char *const ann[] = {WF_JOB_INDEX_KEY, WF_PG_VOLCANO_ANNOTATION, NULL};
+	static const char *const ref[] = {"apiVersion", "kind", "name", "uid", "controller", NULL};
+	static const char *const spec[] = {"nodeName", NULL};
+	static const char *const status[] = {"phase",	  "conditions",
+					     "startTime", "containerStatuses",
+					     "podIP",	  "initContainerStatuses",
+					     NULL};
+	static const char *const cond[] = {"type", "status", "lastTransitionTime", NULL};
+	static const char *const cs[] = {"name", "restartCount", "state", NULL};
+	static const char *const state[] = {"terminated", NULL};
+	static const char *const term[] = {"exitCode", "finishedAt", NULL};
 	wf__keep(pod, top);
 	json_t *m = json_object_get(pod, "metadata");
 	wf__keep(m, md);
-	/* Annotations can be large (last-applied-configuration): keep ours. */
-	json_t *ann = json_object_get(m, "annotations");
-	if (json_is_object(ann)) {
-		json_t *ix =
-		    json_incref(json_object_get(ann, "batch.kubernetes.io/job-completion-index"));
-		json_t *grp = json_incref(json_object_get(ann, "scheduling.k8s.io/group-name"));
-		json_object_clear(ann);
-		if (ix)
-			json_object_set_new(ann, "batch.kubernetes.io/job-completion-index", ix);
-		if (grp)
-			json_object_set_new(ann, "scheduling.k8s.io/group-name", grp);
+	wf__keep_in(m, "labels", labels);
+	wf__keep_in(m, "annotations", ann);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(m, "ownerReferences"), i, v)
+	{
+		wf__keep(v, ref);
 	}
-	wf__keep(json_object_get(pod, "spec"), spec);
+	wf__keep_in(pod, "spec", spec);
 	json_t *st = json_object_get(pod, "status");
 	wf__keep(st, status);
+	json_array_foreach(json_object_get(st, "conditions"), i, v)
+	{
+		wf__keep(v, cond);
+	}
 	static const char *const lists[] = {"containerStatuses", "initContainerStatuses"};
 	for (size_t l = 0; l < 2; l++) {
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_object_get(st, lists[l]), i, c)
+		json_array_foreach(json_object_get(st, lists[l]), i, v)
 		{
-			wf__keep(c, cs);
+			wf__keep(v, cs);
+			wf__keep_in(v, "state", state);
+			wf__keep_in(json_object_get(v, "state"), "terminated", term);
 		}
 	}
 }
 
-static void wf__node_transform(json_t *node)
+/*
+ * Which pods the cache holds: those a controller may ask for - pods with
+ * owners (Job, PyTorchJob, the GC), with the Job tracking finalizer
+ * (orphans to release) or naming a PodGroup. Node lifecycle asks the API
+ * for a node's pods when it evicts, so plain pods cost nothing here.
+ */
+static bool wf__pod_cached(const json_t *pod)
 {
-	static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
-	static const char *const status[] = {"conditions", NULL};
-	wf__keep(node, top);
-	json_t *md = json_object_get(node, "metadata");
-	json_object_del(md, "managedFields");
-	json_object_del(md, "annotations");
-	wf__keep(json_object_get(node, "status"), status);
+	const json_t *md = json_object_get(pod, "metadata");
+	return json_array_size(json_object_get(md, "ownerReferences")) > 0 ||
+	       wf__has_finalizer(pod, WF_JOB_TRACKING_FINALIZER) || wf_podgroup_of_pod(pod);
 }
 
-static void wf__meta_transform(json_t *obj)
+/* Nodes: what node lifecycle reads (identity, taints, conditions). */
+static void wf__node_transform(json_t *node)
 {
-	json_object_del(json_object_get(obj, "metadata"), "managedFields");
+	static const char *const top[] = {"metadata", "spec", "status", NULL};
+	static const char *const md[] = {"name", "uid", "resourceVersion", NULL};
+	static const char *const spec[] = {"taints", NULL};
+	static const char *const status[] = {"conditions", NULL};
+	wf__keep(node, top);
+	wf__keep_in(node, "metadata", md);
+	wf__keep_in(node, "spec", spec);
+	wf__keep_in(node, "status", status);
+}
+
+/* Node leases: the renewal time is the heartbeat. */
+static void wf__lease_transform(json_t *lease)
+{
+	static const char *const top[] = {"metadata", "spec", NULL};
+	static const char *const md[] = {"name", "namespace", "uid", "resourceVersion", NULL};
+	static const char *const spec[] = {"renewTime", NULL};
+	wf__keep(lease, top);
+	wf__keep_in(lease, "metadata", md);
+	wf__keep_in(lease, "spec", spec);
+}
+
+static void wf__job_transform(json_t *obj)
+{
+	json_t *md = json_object_get(obj, "metadata");
+	json_object_del(md, "managedFields");
+	json_object_del(json_object_get(md, "annotations"),
+			"kubectl.kubernetes.io/last-applied-configuration");
 }
 
 static const char *wf__idx_owner(const json_t *pod)
 {
 	return json_string_value(json_object_get(wf__controller_ref(pod), "uid"));
-}
-
-static const char *wf__idx_node(const json_t *pod)
-{
-	const char *n =
-	    json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-	return n && n[0] ? n : NULL;
 }
 
 /* ---- start / stop ---------------------------------------------------------------------- */
@@ -286,6 +331,7 @@ static void wf__free_all(wf_controllers *c)
 	wf_informer_free(c->nodes);
 	wf_informer_free(c->leases);
 	wf__job_free(c);
+	wf__nodelc_free(c);
 	wf__ptj_free(c);
 	wf__pg_free(c);
 	wf_client_free(c->client);
@@ -327,17 +373,18 @@ int wf_controllers_start(const wf_controllers_options *opts, wf_controllers **ou
 
 	c->pods = wf_informer_new(c->client, "/api/v1/pods");
 	wf_informer_set_transform(c->pods, wf__pod_transform);
+	wf_informer_set_filter(c->pods, wf__pod_cached);
 	c->pod_by_owner = wf_informer_add_index(c->pods, wf__idx_owner);
-	c->pod_by_node = wf_informer_add_index(c->pods, wf__idx_node);
 	c->jobs = wf_informer_new(c->client, "/apis/batch/v1/jobs");
-	wf_informer_set_transform(c->jobs, wf__meta_transform);
+	wf_informer_set_transform(c->jobs, wf__job_transform);
 	c->nodes = wf_informer_new(c->client, "/api/v1/nodes");
 	wf_informer_set_transform(c->nodes, wf__node_transform);
 	c->leases = wf_informer_new(
 	    c->client, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases");
-	wf_informer_set_transform(c->leases, wf__meta_transform);
+	wf_informer_set_transform(c->leases, wf__lease_transform);
 
 	wf__job_register(c);
+	wf__nodelc_register(c);
 	wf__pg_register(c);
 	wf__ptj_register(c);
 	int rc = 0;

@@ -5,9 +5,11 @@
  * and the scheduler driver (scheduler.c).
  *
  * The controllers are clients of the API like kube-controller-manager: they
- * reach it over HTTP (usually loopback), keep list+watch caches of pods,
- * jobs, nodes and node leases, and write only through the API, so every
- * rule of the registry applies to them too. They run on their own threads.
+ * reach it over HTTP (usually loopback), keep list+watch caches of jobs,
+ * nodes, node leases and the pods some controller owns (packed, a few
+ * hundred bytes each; other pods are asked of the API when needed), and
+ * write only through the API, so every rule of the registry applies to
+ * them too. They run on their own threads.
  */
 #ifndef WF_CONTROLLERS_H
 #define WF_CONTROLLERS_H

@@ -34,18 +34,17 @@ struct wf_controllers {
 	pthread_mutex_t mu; /* with cond: the stop flag, for wf__ctl_sleep */
 	pthread_cond_t cond;
 
-	wf_informer *pods;   /* all pods, transformed to what controllers read */
+	wf_informer *pods;   /* pods with owners, the Job finalizer or a group (packed) */
 	wf_informer *jobs;   /* batch/v1 jobs */
 	wf_informer *nodes;  /* nodes, conditions and taints */
 	wf_informer *leases; /* kube-node-lease leases */
 	int pod_by_owner;    /* pods index: uid of the controlling owner */
-	int pod_by_node;     /* pods index: spec.nodeName */
 
 	wf__jobctl *job;
 	wf__nodelc *nodelc;
 	wf__gc *gc;
-	wf__pgctl *pg;	 /* podgroup.c */
-	wf__ptjctl *ptj; /* pytorchjob.c */
+	wf__pgctl *pg;	     /* podgroup.c */
+	wf__ptjctl *ptj;     /* pytorchjob.c */
 	wf__schedctl *sched; /* scheduler.c; NULL when disabled */
 };
 
@@ -100,8 +99,12 @@ void wf__job_stop(wf_controllers *c);
 void wf__job_free(wf_controllers *c);
 /* Register the Job controller's informer handlers (before informers start). */
 void wf__job_register(wf_controllers *c);
+/* Node lifecycle: register its pod handlers before the informers start,
+ * start after, stop (join) with the others, free after the informers. */
+void wf__nodelc_register(wf_controllers *c);
 int wf__nodelc_start(wf_controllers *c, wf_err *err);
 void wf__nodelc_stop(wf_controllers *c);
+void wf__nodelc_free(wf_controllers *c);
 int wf__gc_start(wf_controllers *c, wf_err *err);
 void wf__gc_stop(wf_controllers *c);
 /* The scheduler driver (scheduler.c): its own streams, informers and

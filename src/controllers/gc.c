@@ -9,7 +9,8 @@
  * deleted, races. An Orphan delete removes the ownerReference, so orphaned
  * pods are not touched.
  *
- * The sweep reads the pod cache; an owner counts as gone only when the API
+ * The sweep reads the pod cache (which holds every pod with owners), one
+ * pod at a time; an owner counts as gone only when the API
  * itself (not a cache) answers 404 for it, or returns an object with
  * another uid. Owners of kinds the server does not serve are left alone.
  * Each sweep remembers its answers per owner uid, so a Job with 1,000 pods
@@ -82,62 +83,62 @@ static wf__owner_state wf__lookup(wf_controllers *c, const json_t *ref, const ch
 	return st;
 }
 
+/* Delete pod if all its owners are gone (known: owner uid -> state). */
+static void wf__sweep_pod(wf_controllers *c, const json_t *pod, json_t *known)
+{
+	const json_t *md = json_object_get(pod, "metadata");
+	const json_t *refs = json_object_get(md, "ownerReferences");
+	if (!json_array_size(refs) || wf__deleting(pod))
+		return;
+	const char *ns = wf__str(md, "namespace");
+	size_t r;
+	json_t *ref;
+	json_array_foreach(refs, r, ref)
+	{
+		const char *uid = wf__str(ref, "uid");
+		json_t *st = uid ? json_object_get(known, uid) : NULL;
+		wf__owner_state s;
+		if (st) {
+			s = (wf__owner_state)json_integer_value(st);
+		} else {
+			s = wf__lookup(c, ref, ns);
+			if (uid)
+				json_object_set_new_nocheck(known, uid, json_integer(s));
+		}
+		if (s != WF__OWNER_GONE)
+			return;
+	}
+	const char *name = wf__str(md, "name"), *uid = wf__str(md, "uid");
+	if (!ns || !name || !uid)
+		return;
+	char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
+	json_t *opts =
+	    json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
+		      "propagationPolicy", "Background", "preconditions", "uid", uid);
+	wf_err err = {0};
+	int rc = wf__ctl_request(c, "DELETE", path, opts, NULL, NULL, &err);
+	if (rc == 0)
+		wf__ctl_log("garbage collector: deleted pod %s/%s, whose owners are gone", ns,
+			    name);
+	else if (rc != -WF_ENOENT && rc != -WF_ECONFLICT)
+		wf__ctl_log("garbage collector: %s", err.msg);
+	json_decref(opts);
+	free(path);
+}
+
 static void wf__sweep(wf__gc *g)
 {
 	wf_controllers *c = g->c;
 	json_t *known = json_object(); /* owner uid -> state, for this sweep */
-	json_t *pods = wf_informer_list(c->pods);
-	size_t i;
-	json_t *pod;
-	json_array_foreach(pods, i, pod)
-	{
-		if (c->stop)
-			break;
-		const json_t *md = json_object_get(pod, "metadata");
-		const json_t *refs = json_object_get(md, "ownerReferences");
-		if (!json_array_size(refs) || wf__deleting(pod))
-			continue;
-		const char *ns = wf__str(md, "namespace");
-		bool all_gone = true;
-		size_t r;
-		json_t *ref;
-		json_array_foreach(refs, r, ref)
-		{
-			const char *uid = wf__str(ref, "uid");
-			json_t *st = uid ? json_object_get(known, uid) : NULL;
-			wf__owner_state s;
-			if (st) {
-				s = (wf__owner_state)json_integer_value(st);
-			} else {
-				s = wf__lookup(c, ref, ns);
-				if (uid)
-					json_object_set_new_nocheck(known, uid, json_integer(s));
-			}
-			if (s != WF__OWNER_GONE) {
-				all_gone = false;
-				break;
-			}
-		}
-		if (!all_gone)
-			continue;
-		const char *name = wf__str(md, "name"), *uid = wf__str(md, "uid");
-		if (!ns || !name || !uid)
-			continue;
-		char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
-		json_t *opts =
-		    json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
-			      "propagationPolicy", "Background", "preconditions", "uid", uid);
-		wf_err err = {0};
-		int rc = wf__ctl_request(c, "DELETE", path, opts, NULL, NULL, &err);
-		if (rc == 0)
-			wf__ctl_log("garbage collector: deleted pod %s/%s, whose owners are gone",
-				    ns, name);
-		else if (rc != -WF_ENOENT && rc != -WF_ECONFLICT)
-			wf__ctl_log("garbage collector: %s", err.msg);
-		json_decref(opts);
-		free(path);
+	size_t n = 0;
+	char **keys = wf_informer_keys(c->pods, &n);
+	for (size_t i = 0; i < n && !c->stop; i++) {
+		json_t *pod = wf_informer_get(c->pods, keys[i]);
+		if (pod)
+			wf__sweep_pod(c, pod, known);
+		json_decref(pod);
 	}
-	json_decref(pods);
+	wf_informer_keys_free(keys, n);
 	json_decref(known);
 }
 

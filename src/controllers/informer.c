@@ -1,12 +1,22 @@
 /*
  * informer.c - list+watch cache of one resource (see informer.h).
  *
- * Locking: `rw` guards the cache and its indexes; handlers are called with
- * no lock held, from the informer thread only, so they see events in the
- * order the watch delivered them. `mu`/`cond` only serve the stop flag and
- * the interruptible sleeps of the retry back-off.
+ * Storage: an smap from key to an item holding the object's packed bytes
+ * (jpack.h), its numeric resourceVersion, the list generation that last
+ * saw it and one link per index. An index is an smap from value to a
+ * bucket, a doubly linked list of the items with that value (in insertion
+ * order), so adding and removing are O(1) whatever the bucket's size.
+ *
+ * Locking: only one thread changes the cache (the informer thread, or a
+ * test's), so that thread reads it without a lock; `rw` is taken for
+ * writing around each change and for reading by every other reader.
+ * Handlers are called with no lock held, from that thread only, so they
+ * see events in the order the watch delivered them. `mu`/`cond` only serve
+ * the stop flag and the interruptible sleeps of the retry back-off.
  */
 #include "controllers/informer.h"
+#include "controllers/jpack.h"
+#include "controllers/smap.h"
 #include "lib/wf_mem.h"
 
 #include <pthread.h>
@@ -17,18 +27,39 @@
 #include <time.h>
 #include <unistd.h>
 
+typedef struct wf__item wf__item;
+
+typedef struct wf__bucket {
+	wf__item *head, *tail;
+	size_t n;
+} wf__bucket;
+
+typedef struct wf__ilink {
+	wf__item *prev, *next;
+	wf__bucket *b; /* NULL: no value for this index */
+} wf__ilink;
+
+struct wf__item {
+	int64_t rv;	  /* numeric resourceVersion, -1 when absent or not a number */
+	uint32_t gen;	  /* the list generation that last saw it */
+	uint32_t len;	  /* packed bytes, after the links */
+	wf__ilink link[]; /* one per index */
+};
+
 struct wf_informer {
 	wf_client *client;
 	char *path;
 	wf_informer_transform_fn transform;
+	wf_informer_filter_fn filter;
 	wf_informer_index_fn index_fn[WF_INFORMER_MAX_INDEXES];
 	int nindex;
 	wf_informer_handlers handlers[WF_INFORMER_MAX_HANDLERS];
 	int nhandlers;
 
 	pthread_rwlock_t rw;
-	json_t *items;				/* key -> object */
-	json_t *index[WF_INFORMER_MAX_INDEXES]; /* value -> {key: true} */
+	wf__smap items;				 /* key -> wf__item */
+	wf__smap index[WF_INFORMER_MAX_INDEXES]; /* value -> wf__bucket */
+	uint32_t gen;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -56,12 +87,25 @@ static const char *wf__rv(const json_t *obj)
 	    json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 }
 
+/* A resourceVersion as a number; -1 when absent or not a plain number. */
+static int64_t wf__rv_num(const char *rv)
+{
+	if (!rv || !rv[0] || strlen(rv) > 18)
+		return -1;
+	int64_t v = 0;
+	for (const char *c = rv; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -1;
+		v = v * 10 + (*c - '0');
+	}
+	return v;
+}
+
 wf_informer *wf_informer_new(wf_client *client, const char *path)
 {
 	wf_informer *inf = wf_xcalloc(1, sizeof *inf);
 	inf->client = client;
 	inf->path = wf_xstrdup(path);
-	inf->items = json_object();
 	pthread_rwlock_init(&inf->rw, NULL);
 	pthread_mutex_init(&inf->mu, NULL);
 	pthread_cond_init(&inf->cond, NULL);
@@ -73,12 +117,16 @@ void wf_informer_set_transform(wf_informer *inf, wf_informer_transform_fn fn)
 	inf->transform = fn;
 }
 
+void wf_informer_set_filter(wf_informer *inf, wf_informer_filter_fn fn)
+{
+	inf->filter = fn;
+}
+
 int wf_informer_add_index(wf_informer *inf, wf_informer_index_fn fn)
 {
 	if (inf->nindex >= WF_INFORMER_MAX_INDEXES || !fn)
 		return -WF_EINVAL;
 	inf->index_fn[inf->nindex] = fn;
-	inf->index[inf->nindex] = json_object();
 	return inf->nindex++;
 }
 
@@ -92,32 +140,83 @@ int wf_informer_add_handlers(wf_informer *inf, const wf_informer_handlers *h)
 
 /* ---- cache ------------------------------------------------------------------ */
 
-static void wf__index_put(wf_informer *inf, const char *key, const json_t *obj)
+static unsigned char *wf__data(const wf_informer *inf, const wf__item *it)
+{
+	return (unsigned char *)(uintptr_t)(it->link + inf->nindex);
+}
+
+static json_t *wf__decode(const wf_informer *inf, const wf__item *it)
+{
+	return wf_jpack_decode(wf__data(inf, it), it->len);
+}
+
+static void wf__link(wf_informer *inf, wf__item *it, const json_t *obj)
 {
 	for (int i = 0; i < inf->nindex; i++) {
 		const char *v = inf->index_fn[i](obj);
+		wf__ilink *l = &it->link[i];
 		if (!v)
 			continue;
-		json_t *set = json_object_get(inf->index[i], v);
-		if (!set) {
-			set = json_object();
-			json_object_set_new_nocheck(inf->index[i], v, set);
-		}
-		json_object_set_new_nocheck(set, key, json_true());
+		wf__bucket *b = wf__smap_get(&inf->index[i], v);
+		if (!b)
+			b = wf__smap_add(&inf->index[i], v, sizeof *b);
+		l->b = b;
+		l->prev = b->tail;
+		if (b->tail)
+			b->tail->link[i].next = it;
+		else
+			b->head = it;
+		b->tail = it;
+		b->n++;
 	}
 }
 
-static void wf__index_drop(wf_informer *inf, const char *key, const json_t *obj)
+static void wf__unlink(wf_informer *inf, wf__item *it)
 {
 	for (int i = 0; i < inf->nindex; i++) {
-		const char *v = inf->index_fn[i](obj);
-		json_t *set = v ? json_object_get(inf->index[i], v) : NULL;
-		if (!set)
+		wf__ilink *l = &it->link[i];
+		wf__bucket *b = l->b;
+		if (!b)
 			continue;
-		json_object_del(set, key);
-		if (!json_object_size(set))
-			json_object_del(inf->index[i], v);
+		if (l->prev)
+			l->prev->link[i].next = l->next;
+		else
+			b->head = l->next;
+		if (l->next)
+			l->next->link[i].prev = l->prev;
+		else
+			b->tail = l->prev;
+		if (--b->n == 0)
+			wf__smap_del(&inf->index[i], wf__smap_key(b), NULL);
 	}
+}
+
+/* Replace (or add) the item at key by obj (transformed), packed; under the
+ * write lock. */
+static void wf__store(wf_informer *inf, const char *key, wf__item *old, const json_t *obj,
+		      const unsigned char *data, size_t len, int64_t rv)
+{
+	size_t links = (size_t)inf->nindex * sizeof(wf__ilink);
+	pthread_rwlock_wrlock(&inf->rw);
+	if (old) {
+		wf__unlink(inf, old);
+		wf__smap_del(&inf->items, key, NULL);
+	}
+	wf__item *it = wf__smap_add(&inf->items, key, sizeof(wf__item) + links + len);
+	it->rv = rv;
+	it->gen = inf->gen;
+	it->len = (uint32_t)len;
+	memcpy(wf__data(inf, it), data, len);
+	wf__link(inf, it, obj);
+	pthread_rwlock_unlock(&inf->rw);
+}
+
+static void wf__drop(wf_informer *inf, const char *key, wf__item *it)
+{
+	pthread_rwlock_wrlock(&inf->rw);
+	wf__unlink(inf, it);
+	wf__smap_del(&inf->items, key, NULL);
+	pthread_rwlock_unlock(&inf->rw);
 }
 
 static void wf__notify_add(wf_informer *inf, const json_t *obj)
@@ -141,129 +240,159 @@ static void wf__notify_del(wf_informer *inf, const json_t *obj)
 			inf->handlers[i].del(inf->handlers[i].ctx, obj);
 }
 
-static json_t *wf__prepare(wf_informer *inf, const json_t *obj)
+/* Whether the version nrv (numeric nrvn) is no newer than the cached it. */
+static bool wf__not_newer(wf_informer *inf, const wf__item *it, const char *nrv, int64_t nrvn)
 {
-	json_t *copy = json_deep_copy(obj);
-	if (copy && inf->transform)
-		inf->transform(copy);
-	return copy;
+	if (it->rv >= 0 && nrvn >= 0)
+		return nrvn <= it->rv;
+	/* Not numbers: only the same version counts as nothing new. */
+	json_t *old = wf__decode(inf, it);
+	const char *orv = wf__rv(old);
+	bool same = orv && nrv && !strcmp(orv, nrv);
+	json_decref(old);
+	return same;
+}
+
+/* An added or modified object (watch event or list item). */
+static void wf__upsert(wf_informer *inf, const json_t *obj)
+{
+	char *key = wf_informer_key(obj);
+	if (!key)
+		return;
+	const char *rv = wf__rv(obj);
+	int64_t rvn = wf__rv_num(rv);
+	wf__item *it = wf__smap_get(&inf->items, key);
+	if (it && wf__not_newer(inf, it, rv, rvn)) {
+		it->gen = inf->gen; /* an older or the same version (a resumed watch) */
+		free(key);
+		return;
+	}
+	json_t *old = it ? wf__decode(inf, it) : NULL;
+	json_t *copy = NULL;
+	unsigned char *data = NULL;
+	size_t len = 0;
+	if (!inf->filter || inf->filter(obj)) {
+		copy = json_deep_copy(obj);
+		if (copy && inf->transform)
+			inf->transform(copy);
+		data = wf_jpack_encode(copy, &len);
+	}
+	if (data && len <= UINT32_MAX) {
+		wf__store(inf, key, it, copy, data, len, rvn);
+		if (old)
+			wf__notify_update(inf, old, copy);
+		else
+			wf__notify_add(inf, copy);
+	} else {
+		/* Not wanted (or absurdly deep): out of the cache, as received. */
+		if (it)
+			wf__drop(inf, key, it);
+		if (old)
+			wf__notify_update(inf, old, obj);
+		else
+			wf__notify_add(inf, obj);
+	}
+	free(data);
+	json_decref(copy);
+	json_decref(old);
+	free(key);
+}
+
+static void wf__delete(wf_informer *inf, const json_t *obj)
+{
+	char *key = wf_informer_key(obj);
+	if (!key)
+		return;
+	wf__item *it = wf__smap_get(&inf->items, key);
+	int64_t rvn = wf__rv_num(wf__rv(obj));
+	if (!it) {
+		if (inf->filter && !inf->filter(obj))
+			wf__notify_del(inf, obj); /* one the cache never held */
+	} else if (rvn < 0 || it->rv < 0 || rvn >= it->rv) {
+		/* (Else an older version's deletion: the cache holds a newer one.) */
+		json_t *old = wf__decode(inf, it);
+		wf__drop(inf, key, it);
+		if (old)
+			wf__notify_del(inf, old);
+		json_decref(old);
+	}
+	free(key);
 }
 
 void wf_informer_apply(wf_informer *inf, const char *type, const json_t *obj)
 {
 	if (!type || !json_is_object(obj))
 		return;
-	bool del = !strcmp(type, "DELETED");
-	if (!del && strcmp(type, "ADDED") && strcmp(type, "MODIFIED"))
-		return;
-	char *key = wf_informer_key(obj);
-	if (!key)
-		return;
-	if (del) {
-		pthread_rwlock_wrlock(&inf->rw);
-		json_t *old = json_incref(json_object_get(inf->items, key));
-		if (old) {
-			wf__index_drop(inf, key, old);
-			json_object_del(inf->items, key);
-		}
-		pthread_rwlock_unlock(&inf->rw);
-		if (old)
-			wf__notify_del(inf, old);
-		json_decref(old);
-		free(key);
-		return;
-	}
-	json_t *copy = wf__prepare(inf, obj);
-	pthread_rwlock_wrlock(&inf->rw);
-	json_t *old = json_incref(json_object_get(inf->items, key));
-	const char *orv = wf__rv(old), *nrv = wf__rv(copy);
-	if (old && orv && nrv && !strcmp(orv, nrv)) {
-		/* The same version again (a resumed watch): nothing changed. */
-		pthread_rwlock_unlock(&inf->rw);
-		json_decref(old);
-		json_decref(copy);
-		free(key);
-		return;
-	}
-	if (old)
-		wf__index_drop(inf, key, old);
-	json_object_set_nocheck(inf->items, key, copy);
-	wf__index_put(inf, key, copy);
-	pthread_rwlock_unlock(&inf->rw);
-	if (old)
-		wf__notify_update(inf, old, copy);
-	else
-		wf__notify_add(inf, copy);
-	json_decref(old);
-	json_decref(copy);
-	free(key);
+	if (!strcmp(type, "DELETED"))
+		wf__delete(inf, obj);
+	else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED"))
+		wf__upsert(inf, obj);
 }
 
-void wf_informer_replace(wf_informer *inf, const json_t *items)
+/* A relist: a new generation, pages of items, then the end. */
+static void wf__list_begin(wf_informer *inf)
 {
-	json_t *fresh = json_object();
+	inf->gen++;
+}
+
+static void wf__list_page(wf_informer *inf, const json_t *items)
+{
 	size_t i;
 	json_t *it;
 	json_array_foreach(items, i, it)
 	{
-		if (!json_is_object(it))
-			continue;
-		char *key = wf_informer_key(it);
-		if (!key)
-			continue;
-		json_t *copy = wf__prepare(inf, it);
-		if (copy)
-			json_object_set_new_nocheck(fresh, key, copy);
-		free(key);
+		if (json_is_object(it))
+			wf__upsert(inf, it);
 	}
-	pthread_rwlock_wrlock(&inf->rw);
-	json_t *old = inf->items;
-	inf->items = fresh;
-	json_incref(fresh);
-	for (int k = 0; k < inf->nindex; k++) {
-		json_decref(inf->index[k]);
-		inf->index[k] = json_object();
-	}
-	const char *key;
-	json_t *v;
-	json_object_foreach(fresh, key, v)
-	{
-		wf__index_put(inf, key, v);
-	}
-	pthread_rwlock_unlock(&inf->rw);
+}
 
-	/* Tell the handlers what the list changed, outside the lock. */
-	json_object_foreach(old, key, v)
-	{
-		if (!json_object_get(fresh, key))
-			wf__notify_del(inf, v);
-	}
-	json_object_foreach(fresh, key, v)
-	{
-		json_t *o = json_object_get(old, key);
-		if (!o) {
-			wf__notify_add(inf, v);
-		} else {
-			const char *orv = wf__rv(o), *nrv = wf__rv(v);
-			if (!orv || !nrv || strcmp(orv, nrv))
-				wf__notify_update(inf, o, v);
+/* Delete what the list did not show; mark the informer synced. */
+static void wf__list_end(wf_informer *inf)
+{
+	char **gone = NULL;
+	size_t n = 0, cap = 0;
+	wf__smap_iter iter = {0};
+	wf__item *it;
+	while ((it = wf__smap_next(&inf->items, &iter))) {
+		if (it->gen == inf->gen)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			gone = wf_xrealloc(gone, cap * sizeof *gone);
 		}
+		gone[n++] = wf_xstrdup(wf__smap_key(it));
 	}
-	json_decref(old);
-	json_decref(fresh);
+	for (size_t i = 0; i < n; i++) {
+		it = wf__smap_get(&inf->items, gone[i]);
+		json_t *old = wf__decode(inf, it);
+		wf__drop(inf, gone[i], it);
+		if (old)
+			wf__notify_del(inf, old);
+		json_decref(old);
+		free(gone[i]);
+	}
+	free(gone);
 	pthread_mutex_lock(&inf->mu);
 	inf->synced = true;
 	pthread_mutex_unlock(&inf->mu);
 }
 
-/* ---- reads ------------------------------------------------------------------- */
+void wf_informer_replace(wf_informer *inf, const json_t *items)
+{
+	wf__list_begin(inf);
+	wf__list_page(inf, items);
+	wf__list_end(inf);
+}
+
+/* ---- reads ------------------------------------------------------------------------- */
 
 json_t *wf_informer_get(wf_informer *inf, const char *key)
 {
 	if (!key)
 		return NULL;
 	pthread_rwlock_rdlock(&inf->rw);
-	json_t *o = json_incref(json_object_get(inf->items, key));
+	wf__item *it = wf__smap_get(&inf->items, key);
+	json_t *o = it ? wf__decode(inf, it) : NULL;
 	pthread_rwlock_unlock(&inf->rw);
 	return o;
 }
@@ -282,14 +411,36 @@ json_t *wf_informer_list(wf_informer *inf)
 {
 	json_t *arr = json_array();
 	pthread_rwlock_rdlock(&inf->rw);
-	const char *key;
-	json_t *v;
-	json_object_foreach(inf->items, key, v)
-	{
-		json_array_append(arr, v);
+	wf__smap_iter iter = {0};
+	wf__item *it;
+	while ((it = wf__smap_next(&inf->items, &iter))) {
+		json_t *o = wf__decode(inf, it);
+		if (o)
+			json_array_append_new(arr, o);
 	}
 	pthread_rwlock_unlock(&inf->rw);
 	return arr;
+}
+
+char **wf_informer_keys(wf_informer *inf, size_t *n)
+{
+	pthread_rwlock_rdlock(&inf->rw);
+	size_t cnt = inf->items.n, i = 0;
+	char **keys = cnt ? wf_xcalloc(cnt, sizeof *keys) : NULL;
+	wf__smap_iter iter = {0};
+	wf__item *it;
+	while (i < cnt && (it = wf__smap_next(&inf->items, &iter)))
+		keys[i++] = wf_xstrdup(wf__smap_key(it));
+	pthread_rwlock_unlock(&inf->rw);
+	*n = i;
+	return keys;
+}
+
+void wf_informer_keys_free(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
 }
 
 json_t *wf_informer_by_index(wf_informer *inf, int idx, const char *value)
@@ -298,14 +449,11 @@ json_t *wf_informer_by_index(wf_informer *inf, int idx, const char *value)
 	if (idx < 0 || idx >= inf->nindex || !value)
 		return arr;
 	pthread_rwlock_rdlock(&inf->rw);
-	json_t *set = json_object_get(inf->index[idx], value);
-	const char *key;
-	json_t *v;
-	json_object_foreach(set, key, v)
-	{
-		json_t *o = json_object_get(inf->items, key);
+	wf__bucket *b = wf__smap_get(&inf->index[idx], value);
+	for (wf__item *it = b ? b->head : NULL; it; it = it->link[idx].next) {
+		json_t *o = wf__decode(inf, it);
 		if (o)
-			json_array_append(arr, o);
+			json_array_append_new(arr, o);
 	}
 	pthread_rwlock_unlock(&inf->rw);
 	return arr;
@@ -314,7 +462,7 @@ json_t *wf_informer_by_index(wf_informer *inf, int idx, const char *value)
 size_t wf_informer_count(wf_informer *inf)
 {
 	pthread_rwlock_rdlock(&inf->rw);
-	size_t n = json_object_size(inf->items);
+	size_t n = inf->items.n;
 	pthread_rwlock_unlock(&inf->rw);
 	return n;
 }
@@ -388,22 +536,47 @@ static bool wf__on_watch_event(void *ctx, const char *type, json_t *obj)
 	return true;
 }
 
-/* List and replace the cache; fills rv. */
+/* List every page into the cache, then drop what the list did not show;
+ * fills rv with the first page's resourceVersion (the watch resumes there,
+ * and the cache ignores the older versions it replays). */
 static int wf__list(wf_informer *inf, char *rv, size_t rvlen, wf_err *err)
 {
-	json_t *list = NULL;
-	int rc = wf_client_get(inf->client, inf->path, &list, err);
-	if (rc < 0)
-		return rc;
-	json_t *items = json_object_get(list, "items");
-	const char *lrv = wf__rv(list);
-	if (!json_is_array(items) || !lrv || strlen(lrv) >= rvlen) {
+	char first[64] = "";
+	char *cont = NULL;
+	wf__list_begin(inf);
+	do {
+		char *path = cont ? wf_xasprintf("%s?limit=%d&continue=%s", inf->path,
+						 WF_INFORMER_PAGE, cont)
+				  : wf_xasprintf("%s?limit=%d", inf->path, WF_INFORMER_PAGE);
+		free(cont);
+		cont = NULL;
+		json_t *list = NULL;
+		int rc = wf_client_get(inf->client, path, &list, err);
+		free(path);
+		if (rc < 0)
+			return rc;
+		json_t *md = json_object_get(list, "metadata");
+		json_t *items = json_object_get(list, "items");
+		const char *lrv = json_string_value(json_object_get(md, "resourceVersion"));
+		if (!json_is_array(items) || !lrv || strlen(lrv) >= sizeof first ||
+		    strlen(lrv) >= rvlen) {
+			json_decref(list);
+			return wf_err_set(err, WF_EIO, "list %s: not a list", inf->path);
+		}
+		if (!first[0])
+			snprintf(first, sizeof first, "%s", lrv);
+		wf__list_page(inf, items);
+		const char *c = json_string_value(json_object_get(md, "continue"));
+		if (c && c[0])
+			cont = wf_client_escape(c);
 		json_decref(list);
-		return wf_err_set(err, WF_EIO, "list %s: not a list", inf->path);
+	} while (cont && !inf->stop);
+	if (cont || inf->stop) {
+		free(cont);
+		return wf_err_set(err, WF_ECLOSED, "list %s: stopping", inf->path);
 	}
-	snprintf(rv, rvlen, "%s", lrv);
-	wf_informer_replace(inf, items);
-	json_decref(list);
+	snprintf(rv, rvlen, "%s", first);
+	wf__list_end(inf);
 	return 0;
 }
 
@@ -495,9 +668,9 @@ void wf_informer_free(wf_informer *inf)
 	wf_informer_stop(inf);
 	if (inf->started)
 		pthread_join(inf->thread, NULL);
-	json_decref(inf->items);
+	wf__smap_clear(&inf->items, NULL);
 	for (int i = 0; i < inf->nindex; i++)
-		json_decref(inf->index[i]);
+		wf__smap_clear(&inf->index[i], NULL);
 	pthread_cond_destroy(&inf->cond);
 	pthread_mutex_destroy(&inf->mu);
 	pthread_rwlock_destroy(&inf->rw);

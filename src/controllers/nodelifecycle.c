@@ -20,8 +20,17 @@
  *    Eviction marks the pod Failed (reason NodeLost, condition
  *    DisruptionTarget) and force-deletes it (grace 0), since no agent is
  *    there to confirm a graceful deletion.
+ *
+ * The pod cache holds only pods some controller owns (controllers.c), so a
+ * node's pods are listed from the API (field selector spec.nodeName) when
+ * eviction is due: the first time the node is tainted, when a pod on it
+ * changes (the pod handlers mark the node), when the earliest toleration
+ * of the pods seen runs out, when an eviction is to be retried, and once a
+ * minute besides. A dead node whose pods are gone or tolerate it costs
+ * nothing more.
  */
 #include "controllers/controllers_internal.h"
+#include "controllers/smap.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
 
@@ -32,15 +41,45 @@
 #define WF__TAINT_UNREACHABLE "node.kubernetes.io/unreachable"
 #define WF__TAINT_NOT_READY "node.kubernetes.io/not-ready"
 #define WF__EVICT_RETRY_MS 10000
+#define WF__RELIST_MS 60000
+#define WF__LIST_PAGE 500
 #define WF__COMPONENT "node-controller"
+
+/* What the monitor remembers of a node (its thread only). */
+typedef struct wf__nseen {
+	int64_t probe;	   /* when the last heartbeat was observed (our clock) */
+	uint64_t renew_h;  /* hash of the Lease's renewTime, when observed */
+	uint64_t hb_h;	   /* hash of Ready's lastHeartbeatTime, when observed */
+	int64_t next_list; /* evicting: when to list the node's pods again */
+	uint32_t pass;	   /* the monitor pass that last saw the node */
+} wf__nseen;
+
+/* A node whose pods are being evicted (under mu). */
+typedef struct wf__nwatch {
+	bool dirty; /* a pod on it changed since its pods were listed */
+	uint32_t pass;
+} wf__nwatch;
 
 struct wf__nodelc {
 	wf_controllers *c;
 	pthread_t thread;
 	bool started;
-	json_t *seen;	  /* node -> {"probe": ms, "renew": s, "hb": s} */
-	json_t *evicting; /* pod uid -> ms of the last eviction attempt */
+	uint32_t pass;
+	wf__smap seen;	   /* node -> wf__nseen */
+	wf__smap evicting; /* pod uid -> int64_t ms of the last eviction attempt */
+	pthread_mutex_t mu;
+	wf__smap watch; /* node -> wf__nwatch; with mu */
 };
+
+static uint64_t wf__hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return s ? h : 0;
+}
 
 static const char *wf__str(const json_t *o, const char *key)
 {
@@ -219,10 +258,12 @@ static void wf__evict(wf__nodelc *n, const json_t *pod, const char *node)
 	if (!ns || !name || !uid)
 		return;
 	int64_t now = wf__ctl_now_ms();
-	json_t *last = json_object_get(n->evicting, uid);
-	if (last && now - json_integer_value(last) < WF__EVICT_RETRY_MS)
+	int64_t *last = wf__smap_get(&n->evicting, uid);
+	if (last && now - *last < WF__EVICT_RETRY_MS)
 		return;
-	json_object_set_new_nocheck(n->evicting, uid, json_integer(now));
+	if (!last)
+		last = wf__smap_add(&n->evicting, uid, sizeof *last);
+	*last = now;
 	char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
 	const char *phase = wf__str(json_object_get(pod, "status"), "phase");
 	bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
@@ -280,29 +321,120 @@ static void wf__evict(wf__nodelc *n, const json_t *pod, const char *node)
 	free(path);
 }
 
-static void wf__evict_pods(wf__nodelc *n, const json_t *node, const char *key)
+/* Evict what is due of the pods in one page of a node's pod list; lowers
+ * *next to when the next pod comes due. */
+static void wf__evict_page(wf__nodelc *n, const json_t *items, const char *node, const char *key,
+			   time_t added, int64_t now_ms, int64_t *next)
 {
-	const char *name = wf__str(json_object_get(node, "metadata"), "name");
-	const json_t *taint = wf__find_taint(node, key, "NoExecute");
-	time_t added;
-	if (!taint || wf_time_parse_rfc3339(wf__str(taint, "timeAdded"), &added) < 0)
-		return; /* once our taint is on the node */
-	int64_t now_s = wf__ctl_now_ms() / 1000;
-	json_t *pods = wf_informer_by_index(n->c->pods, n->c->pod_by_node, name);
 	size_t i;
 	json_t *pod;
-	json_array_foreach(pods, i, pod)
+	json_array_foreach(items, i, pod)
 	{
+		const char *pnode = wf__str(json_object_get(pod, "spec"), "nodeName");
+		if (!pnode || strcmp(pnode, node))
+			continue; /* (a server that ignored the selector) */
 		const char *phase = wf__str(json_object_get(pod, "status"), "phase");
 		bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
 		if (terminal && !wf__deleting(pod))
 			continue; /* finished pods stay for their owners to read */
 		int64_t after = wf__tolerated_for(pod, key, n->c->o.pod_eviction_timeout_s);
-		if (after < 0 || now_s < (int64_t)added + after)
+		if (after < 0)
 			continue;
-		wf__evict(n, pod, name);
+		int64_t due_ms = ((int64_t)added + after) * 1000;
+		if (now_ms < due_ms) {
+			if (due_ms < *next)
+				*next = due_ms;
+			continue;
+		}
+		wf__evict(n, pod, node);
+		if (now_ms + WF__EVICT_RETRY_MS < *next)
+			*next = now_ms + WF__EVICT_RETRY_MS; /* in case it is still there */
 	}
-	json_decref(pods);
+}
+
+/* List the node's pods from the API (paged) and evict those due. 0, or a
+ * negative code when the list failed. */
+static int wf__evict_listed(wf__nodelc *n, const char *node, const char *key, time_t added,
+			    int64_t now_ms, int64_t *next)
+{
+	char *sel = wf_xasprintf("spec.nodeName=%s", node);
+	char *esc = wf_client_escape(sel);
+	free(sel);
+	char *cont = NULL;
+	int rc = 0;
+	do {
+		char *path =
+		    cont ? wf_xasprintf("/api/v1/pods?fieldSelector=%s&limit=%d&continue=%s", esc,
+					WF__LIST_PAGE, cont)
+			 : wf_xasprintf("/api/v1/pods?fieldSelector=%s&limit=%d", esc,
+					WF__LIST_PAGE);
+		free(cont);
+		cont = NULL;
+		json_t *list = NULL;
+		wf_err err = {0};
+		rc = wf_client_get(n->c->client, path, &list, &err);
+		free(path);
+		if (rc < 0) {
+			wf__ctl_log("listing the pods of node %s: %s", node, err.msg);
+			break;
+		}
+		wf__evict_page(n, json_object_get(list, "items"), node, key, added, now_ms, next);
+		const char *c = wf__str(json_object_get(list, "metadata"), "continue");
+		if (c && c[0])
+			cont = wf_client_escape(c);
+		json_decref(list);
+	} while (cont && !n->c->stop);
+	free(cont);
+	free(esc);
+	return rc;
+}
+
+static void wf__evict_pods(wf__nodelc *n, const json_t *node, const char *key, wf__nseen *seen)
+{
+	const char *name = wf__str(json_object_get(node, "metadata"), "name");
+	const json_t *taint = wf__find_taint(node, key, "NoExecute");
+	time_t added;
+	if (!name || !taint || wf_time_parse_rfc3339(wf__str(taint, "timeAdded"), &added) < 0)
+		return; /* once our taint is on the node */
+	pthread_mutex_lock(&n->mu);
+	wf__nwatch *w = wf__smap_get(&n->watch, name);
+	bool dirty = !w || w->dirty;
+	if (!w)
+		w = wf__smap_add(&n->watch, name, sizeof *w);
+	w->dirty = false;
+	w->pass = n->pass;
+	pthread_mutex_unlock(&n->mu);
+	int64_t now = wf__ctl_now_ms();
+	if (!dirty && now < seen->next_list)
+		return;
+	int64_t next = now + WF__RELIST_MS;
+	if (wf__evict_listed(n, name, key, added, now, &next) < 0)
+		next = now + WF__EVICT_RETRY_MS;
+	seen->next_list = next;
+}
+
+/* Pod handlers (informer thread): a change to a pod on a node being
+ * evicted has its pods listed again at the next pass. */
+static void wf__pod_touched(wf__nodelc *n, const json_t *pod)
+{
+	const char *node = wf__str(json_object_get(pod, "spec"), "nodeName");
+	if (!node || !node[0])
+		return;
+	pthread_mutex_lock(&n->mu);
+	wf__nwatch *w = n->watch.n ? wf__smap_get(&n->watch, node) : NULL;
+	if (w)
+		w->dirty = true;
+	pthread_mutex_unlock(&n->mu);
+}
+
+static void wf__on_pod(void *ctx, const json_t *pod)
+{
+	wf__pod_touched(ctx, pod);
+}
+
+static void wf__on_pod_update(void *ctx, const json_t *old, const json_t *pod)
+{
+	wf__pod_touched(ctx, pod);
 }
 
 /* ---- monitor ----------------------------------------------------------------------------- */
@@ -314,24 +446,22 @@ static void wf__check_node(wf__nodelc *n, const json_t *cached, int64_t now)
 	if (!name || !ready)
 		return; /* never posted by an agent */
 	json_t *lease = wf_informer_get_nn(n->c->leases, "kube-node-lease", name);
-	const char *renew = wf__str(json_object_get(lease, "spec"), "renewTime");
-	const char *hb = wf__str(ready, "lastHeartbeatTime");
-	json_t *seen = json_object_get(n->seen, name);
-	const char *srenew = wf__str(seen, "renew"), *shb = wf__str(seen, "hb");
-	if (!seen || strcmp(srenew ? srenew : "", renew ? renew : "") ||
-	    strcmp(shb ? shb : "", hb ? hb : "")) {
-		seen = json_pack("{s:I,s:s,s:s}", "probe", (json_int_t)now, "renew",
-				 renew ? renew : "", "hb", hb ? hb : "");
-		if (seen)
-			json_object_set_new_nocheck(n->seen, name, seen);
-	}
+	uint64_t renew = wf__hash(wf__str(json_object_get(lease, "spec"), "renewTime"));
+	uint64_t hb = wf__hash(wf__str(ready, "lastHeartbeatTime"));
 	json_decref(lease);
-	if (!seen)
-		return;
-	int64_t probe = json_integer_value(json_object_get(seen, "probe"));
+	wf__nseen *seen = wf__smap_get(&n->seen, name);
+	if (!seen) {
+		seen = wf__smap_add(&n->seen, name, sizeof *seen);
+		seen->probe = now;
+	} else if (seen->renew_h != renew || seen->hb_h != hb) {
+		seen->probe = now;
+	}
+	seen->renew_h = renew;
+	seen->hb_h = hb;
+	seen->pass = n->pass;
 	json_t *node = json_incref((json_t *)cached);
 	const char *status = wf__str(ready, "status");
-	bool stale = now - probe > (int64_t)n->c->o.node_monitor_grace_s * 1000;
+	bool stale = now - seen->probe > (int64_t)n->c->o.node_monitor_grace_s * 1000;
 	if (stale && (!status || strcmp(status, "Unknown"))) {
 		/* (The update keeps lastHeartbeatTime: it is no heartbeat.) */
 		json_t *upd = wf__mark_unknown(n, node);
@@ -351,8 +481,62 @@ static void wf__check_node(wf__nodelc *n, const json_t *cached, int64_t now)
 	}
 	/* A node back from silence keeps its pods while its agent catches up. */
 	if (key && (stale || strcmp(key, WF__TAINT_UNREACHABLE)))
-		wf__evict_pods(n, node, key);
+		wf__evict_pods(n, node, key, seen);
 	json_decref(node);
+}
+
+/* Forget nodes that are gone, nodes no longer evicting, old eviction
+ * attempts. */
+static void wf__forget(wf__nodelc *n, int64_t now)
+{
+	char **drop = NULL;
+	size_t ndrop = 0, cap = 0;
+	wf__smap_iter it = {0};
+	void *v;
+	while ((v = wf__smap_next(&n->seen, &it))) {
+		if (((wf__nseen *)v)->pass == n->pass)
+			continue;
+		if (ndrop == cap) {
+			cap = cap ? cap * 2 : 16;
+			drop = wf_xrealloc(drop, cap * sizeof *drop);
+		}
+		drop[ndrop++] = wf_xstrdup(wf__smap_key(v));
+	}
+	for (size_t i = 0; i < ndrop; i++)
+		wf__smap_del(&n->seen, drop[i], NULL);
+	size_t nseen = ndrop;
+
+	pthread_mutex_lock(&n->mu);
+	it = (wf__smap_iter){0};
+	while ((v = wf__smap_next(&n->watch, &it))) {
+		if (((wf__nwatch *)v)->pass == n->pass)
+			continue;
+		if (ndrop == cap) {
+			cap = cap ? cap * 2 : 16;
+			drop = wf_xrealloc(drop, cap * sizeof *drop);
+		}
+		drop[ndrop++] = wf_xstrdup(wf__smap_key(v));
+	}
+	for (size_t i = nseen; i < ndrop; i++)
+		wf__smap_del(&n->watch, drop[i], NULL);
+	pthread_mutex_unlock(&n->mu);
+	size_t nwatch = ndrop;
+
+	it = (wf__smap_iter){0};
+	while ((v = wf__smap_next(&n->evicting, &it))) {
+		if (now - *(int64_t *)v <= 10 * WF__EVICT_RETRY_MS)
+			continue;
+		if (ndrop == cap) {
+			cap = cap ? cap * 2 : 16;
+			drop = wf_xrealloc(drop, cap * sizeof *drop);
+		}
+		drop[ndrop++] = wf_xstrdup(wf__smap_key(v));
+	}
+	for (size_t i = nwatch; i < ndrop; i++)
+		wf__smap_del(&n->evicting, drop[i], NULL);
+	for (size_t i = 0; i < ndrop; i++)
+		free(drop[i]);
+	free(drop);
 }
 
 static void *wf__nodelc_main(void *arg)
@@ -370,44 +554,37 @@ static void *wf__nodelc_main(void *arg)
 		period = 5000;
 	do {
 		int64_t now = wf__ctl_now_ms();
-		json_t *nodes = wf_informer_list(c->nodes);
-		json_t *names = json_object();
-		size_t i;
-		json_t *node;
-		json_array_foreach(nodes, i, node)
-		{
-			wf__check_node(n, node, now);
-			const char *name = wf__str(json_object_get(node, "metadata"), "name");
-			if (name)
-				json_object_set_new_nocheck(names, name, json_true());
+		n->pass++;
+		/* One node decoded at a time: the node cache stays packed. */
+		size_t nkeys = 0;
+		char **keys = wf_informer_keys(c->nodes, &nkeys);
+		for (size_t i = 0; i < nkeys && !c->stop; i++) {
+			json_t *node = wf_informer_get(c->nodes, keys[i]);
+			if (node)
+				wf__check_node(n, node, now);
+			json_decref(node);
 		}
-		/* Forget nodes that are gone, and old eviction attempts. */
-		const char *k;
-		json_t *v;
-		void *tmp;
-		json_object_foreach_safe(n->seen, tmp, k, v)
-		{
-			if (!json_object_get(names, k))
-				json_object_del(n->seen, k);
-		}
-		json_object_foreach_safe(n->evicting, tmp, k, v)
-		{
-			if (now - json_integer_value(v) > 10 * WF__EVICT_RETRY_MS)
-				json_object_del(n->evicting, k);
-		}
-		json_decref(names);
-		json_decref(nodes);
+		wf_informer_keys_free(keys, nkeys);
+		if (!c->stop)
+			wf__forget(n, now);
 	} while (wf__ctl_sleep(c, period));
 	return NULL;
 }
 
-int wf__nodelc_start(wf_controllers *c, wf_err *err)
+void wf__nodelc_register(wf_controllers *c)
 {
 	wf__nodelc *n = wf_xcalloc(1, sizeof *n);
 	n->c = c;
-	n->seen = json_object();
-	n->evicting = json_object();
+	pthread_mutex_init(&n->mu, NULL);
 	c->nodelc = n;
+	wf_informer_handlers h = {
+	    .add = wf__on_pod, .update = wf__on_pod_update, .del = wf__on_pod, .ctx = n};
+	wf_informer_add_handlers(c->pods, &h);
+}
+
+int wf__nodelc_start(wf_controllers *c, wf_err *err)
+{
+	wf__nodelc *n = c->nodelc;
 	if (pthread_create(&n->thread, NULL, wf__nodelc_main, n) != 0)
 		return wf_err_set(err, WF_EIO, "node lifecycle controller: cannot start a thread");
 	n->started = true;
@@ -417,12 +594,21 @@ int wf__nodelc_start(wf_controllers *c, wf_err *err)
 void wf__nodelc_stop(wf_controllers *c)
 {
 	wf__nodelc *n = c->nodelc;
+	if (n && n->started)
+		pthread_join(n->thread, NULL);
+	if (n)
+		n->started = false;
+}
+
+void wf__nodelc_free(wf_controllers *c)
+{
+	wf__nodelc *n = c->nodelc;
 	if (!n)
 		return;
-	if (n->started)
-		pthread_join(n->thread, NULL);
-	json_decref(n->seen);
-	json_decref(n->evicting);
+	wf__smap_clear(&n->seen, NULL);
+	wf__smap_clear(&n->evicting, NULL);
+	wf__smap_clear(&n->watch, NULL);
+	pthread_mutex_destroy(&n->mu);
 	free(n);
 	c->nodelc = NULL;
 }

@@ -8,14 +8,14 @@
  *    cache (that would cost kilobytes per pod): per key only the
  *    resourceVersion and a fingerprint of the fields scheduling reads, so
  *    heartbeats, status writes and our own condition patches stop there.
- *    A change is queued as a delta (a reference to the parsed object) for
- *    the loop. Events older than what a key has shown are dropped, so a
- *    paged list followed by a watch from its first page never steps a key
- *    back.
+ *    A change is converted right there (convert.h) and queued as a delta
+ *    for the loop, so a backlog holds compact specs, not parsed objects.
+ *    Events older than what a key has shown are dropped, so a paged list
+ *    followed by a watch from its first page never steps a key back.
  *  - Informers (informer.h) for the few PodGroups of both kinds and for
  *    PriorityClasses; their handlers queue deltas too.
- *  - The loop: the only thread that touches the wf_sched. It converts
- *    (convert.h) and applies deltas and bind results, runs
+ *  - The loop: the only thread that touches the wf_sched. It applies
+ *    deltas (converting the few PodGroups) and bind results, runs
  *    wf_sched_schedule(now) and hands the decisions to workers. It
  *    schedules nothing before both streams and the informers have listed
  *    (a pod bound before a restart must hold its node before anything else
@@ -23,7 +23,10 @@
  *  - WF__WORKERS API workers, each with its own FIFO. A pod's tasks always
  *    go to the same worker (hash of namespace/name), so they run in the
  *    order decided: a PodScheduled=False patch never overtakes the binding
- *    that follows it. Bindings of different pods run in parallel.
+ *    that follows it. Bindings of different pods run in parallel. While
+ *    WF__MAX_TASKS tasks wait, the loop decides nothing more (the API is
+ *    the bottleneck then; pods wait in the library's queue, which costs
+ *    nothing extra, rather than as queued requests).
  *  - Event threads post Events from a bounded queue; when it is full new
  *    events are dropped and counted (as client-go's broadcaster does), so
  *    events never slow scheduling down.
@@ -37,11 +40,13 @@
  * nothing more however often it is retried.
  */
 #include "controllers/controllers_internal.h"
+#include "controllers/smap.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
 #include "scheduler/convert.h"
 #include "scheduler/sched.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +54,8 @@
 
 #define WF__WORKERS 16
 #define WF__EVENT_THREADS 4
-#define WF__EVENT_QUEUE_MAX 20000
+#define WF__EVENT_QUEUE_MAX 1000 /* client-go's broadcaster queues as many */
+#define WF__MAX_TASKS 1024	 /* API work queued before the loop waits */
 #define WF__BATCH 512
 #define WF__TICK_MS 200
 #define WF__LIST_PAGE 1000
@@ -57,19 +63,7 @@
 #define WF__PG_GROUP "scheduling.x-k8s.io"
 #define WF__VC_GROUP "scheduling.volcano.sh"
 
-/* ---- a small string map ------------------------------------------------------------ */
-
-typedef struct wf__ment {
-	struct wf__ment *next;
-	uint64_t hash;
-	void *val;
-	char key[];
-} wf__ment;
-
-typedef struct wf__map {
-	wf__ment **b;
-	size_t nb, n;
-} wf__map;
+/* ---- fingerprints ------------------------------------------------------------------- */
 
 static uint64_t wf__fnv(const char *s, size_t n)
 {
@@ -80,79 +74,6 @@ static uint64_t wf__fnv(const char *s, size_t n)
 	}
 	return h;
 }
-
-static wf__ment **wf__map_link(const wf__map *m, const char *key, uint64_t h)
-{
-	if (!m->nb)
-		return NULL;
-	wf__ment **l = &m->b[h & (m->nb - 1)];
-	while (*l && ((*l)->hash != h || strcmp((*l)->key, key)))
-		l = &(*l)->next;
-	return l;
-}
-
-static void *wf__map_get(const wf__map *m, const char *key)
-{
-	wf__ment **l = wf__map_link(m, key, wf__fnv(key, strlen(key)));
-	return l && *l ? (*l)->val : NULL;
-}
-
-/* Insert key (copied) with val; the key must not be there yet. */
-static void wf__map_add(wf__map *m, const char *key, void *val)
-{
-	if (m->n >= m->nb) {
-		size_t nb = m->nb ? m->nb * 2 : 64;
-		wf__ment **b = wf_xcalloc(nb, sizeof *b);
-		for (size_t i = 0; i < m->nb; i++) {
-			for (wf__ment *e = m->b[i], *next; e; e = next) {
-				next = e->next;
-				e->next = b[e->hash & (nb - 1)];
-				b[e->hash & (nb - 1)] = e;
-			}
-		}
-		free(m->b);
-		m->b = b;
-		m->nb = nb;
-	}
-	size_t len = strlen(key);
-	wf__ment *e = wf_xmalloc(sizeof *e + len + 1);
-	memcpy(e->key, key, len + 1);
-	e->hash = wf__fnv(key, len);
-	e->val = val;
-	e->next = m->b[e->hash & (m->nb - 1)];
-	m->b[e->hash & (m->nb - 1)] = e;
-	m->n++;
-}
-
-/* Remove key; returns its value (NULL when absent). */
-static void *wf__map_del(wf__map *m, const char *key)
-{
-	wf__ment **l = wf__map_link(m, key, wf__fnv(key, strlen(key)));
-	if (!l || !*l)
-		return NULL;
-	wf__ment *e = *l;
-	void *val = e->val;
-	*l = e->next;
-	free(e);
-	m->n--;
-	return val;
-}
-
-static void wf__map_free(wf__map *m, void (*free_val)(void *))
-{
-	for (size_t i = 0; i < m->nb; i++) {
-		for (wf__ment *e = m->b[i], *next; e; e = next) {
-			next = e->next;
-			if (free_val)
-				free_val(e->val);
-			free(e);
-		}
-	}
-	free(m->b);
-	memset(m, 0, sizeof *m);
-}
-
-/* ---- fingerprints ------------------------------------------------------------------- */
 
 static uint64_t wf__mix(uint64_t x)
 {
@@ -216,6 +137,11 @@ static const char *wf__str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+static const char *wf__name_of(const json_t *obj)
+{
+	return wf__str(json_object_get(obj, "metadata"), "name");
+}
+
 static const json_t *wf__cond(const json_t *obj, const char *type)
 {
 	size_t i;
@@ -276,14 +202,20 @@ typedef enum wf__dkind {
 	WF__D_BIND_FAILED,
 } wf__dkind;
 
-/* A change for the loop. NODE, POD and GROUP carry the object (a
- * reference, read-only once queued): the loop converts it, so a backlog
- * costs the JSON and not a conversion arena per object. */
+/* A change for the loop. NODE and POD carry the converted spec (convert.h:
+ * a few hundred bytes, where the parsed object takes kilobytes, so a
+ * backlog under load stays small), GROUP the object (a reference,
+ * read-only once queued; groups are few). */
 typedef struct wf__delta {
 	struct wf__delta *next;
 	wf__dkind kind;
-	json_t *obj;	 /* NODE, POD, GROUP */
-	char *ns, *name; /* *_GONE, BOUND, BIND_FAILED */
+	json_t *obj;		 /* GROUP */
+	wf_sched_node_spec node; /* NODE */
+	wf_sched_pod_spec pod;	 /* POD */
+	char *uid;		 /* POD: metadata.uid */
+	char *cond_msg;		 /* POD: PodScheduled=False's message */
+	bool cond_false;	 /* POD: the pod shows PodScheduled=False */
+	char *ns, *name;	 /* *_GONE, BOUND, BIND_FAILED */
 } wf__delta;
 
 typedef enum wf__tkind {
@@ -335,7 +267,7 @@ typedef struct wf__stream {
 	uint64_t (*fp)(const json_t *obj);
 	void (*changed)(wf__schedctl *sc, json_t *obj);
 	void (*gone)(wf__schedctl *sc, const char *key);
-	wf__map seen; /* key -> wf__seen; the stream's thread only */
+	wf__smap seen; /* key -> wf__seen; the stream's thread only */
 	uint32_t gen;
 	char rv[64];
 	bool relist;
@@ -345,7 +277,9 @@ typedef struct wf__stream {
 	bool started;
 } wf__stream;
 
-/* The loop's record of a pod it gave the library. */
+/* The loop's record of a pending pod it gave the library (bound and
+ * finished pods have none: nothing more is written about them but their
+ * eviction, which reads the pod first). */
 typedef struct wf__podmeta {
 	char uid[40];	 /* 36 for the server's uids */
 	char *msg;	 /* last Unschedulable message written, or NULL */
@@ -365,10 +299,11 @@ struct wf__schedctl {
 
 	pthread_t loop;
 	bool loop_started;
-	wf__map meta;	   /* loop: "ns/name" -> wf__podmeta */
-	wf__map timed_out; /* loop: "ns/name" of groups that timed out -> last message */
+	wf__smap meta;	    /* loop: "ns/name" of pending pods -> wf__podmeta */
+	wf__smap timed_out; /* loop: "ns/name" of groups that timed out -> char *message */
 
 	wf__worker workers[WF__WORKERS];
+	atomic_long ntasks; /* queued or running in the workers */
 
 	pthread_mutex_t emu; /* events */
 	pthread_cond_t econd;
@@ -384,6 +319,10 @@ struct wf__schedctl {
 static void wf__delta_free(wf__delta *d)
 {
 	json_decref(d->obj);
+	wf_sched_node_spec_release(&d->node);
+	wf_sched_pod_spec_release(&d->pod);
+	free(d->uid);
+	free(d->cond_msg);
 	free(d->ns);
 	free(d->name);
 	free(d);
@@ -514,7 +453,7 @@ static void wf__stream_item(wf__stream *st, json_t *obj)
 	if (!key)
 		return;
 	int64_t rv = wf__rv_of(obj);
-	wf__seen *s = wf__map_get(&st->seen, key);
+	wf__seen *s = wf__smap_get(&st->seen, key);
 	if (s && rv && rv <= s->rv) {
 		s->gen = st->gen; /* an older or the same version (a resumed watch) */
 		free(key);
@@ -522,10 +461,8 @@ static void wf__stream_item(wf__stream *st, json_t *obj)
 	}
 	uint64_t fp = st->fp(obj);
 	bool changed = !s || s->fp != fp;
-	if (!s) {
-		s = wf_xcalloc(1, sizeof *s);
-		wf__map_add(&st->seen, key, s);
-	}
+	if (!s)
+		s = wf__smap_add(&st->seen, key, sizeof *s);
 	s->fp = fp;
 	s->rv = rv;
 	s->gen = st->gen;
@@ -539,10 +476,8 @@ static void wf__stream_gone(wf__stream *st, const json_t *obj)
 	char *key = wf_informer_key(obj);
 	if (!key)
 		return;
-	wf__seen *s = wf__map_del(&st->seen, key);
-	if (s)
+	if (wf__smap_del(&st->seen, key, NULL))
 		st->gone(st->sc, key);
-	free(s);
 	free(key);
 }
 
@@ -609,19 +544,19 @@ static int wf__stream_list(wf__stream *st, wf_err *err)
 
 	size_t nstale = 0, cap = 0;
 	char **stale = NULL;
-	for (size_t b = 0; b < st->seen.nb; b++) {
-		for (wf__ment *e = st->seen.b[b]; e; e = e->next) {
-			if (((wf__seen *)e->val)->gen == st->gen)
-				continue;
-			if (nstale == cap) {
-				cap = cap ? cap * 2 : 64;
-				stale = wf_xrealloc(stale, cap * sizeof *stale);
-			}
-			stale[nstale++] = wf_xstrdup(e->key);
+	wf__smap_iter it = {0};
+	wf__seen *seen;
+	while ((seen = wf__smap_next(&st->seen, &it))) {
+		if (seen->gen == st->gen)
+			continue;
+		if (nstale == cap) {
+			cap = cap ? cap * 2 : 64;
+			stale = wf_xrealloc(stale, cap * sizeof *stale);
 		}
+		stale[nstale++] = wf_xstrdup(wf__smap_key(seen));
 	}
 	for (size_t i = 0; i < nstale; i++) {
-		free(wf__map_del(&st->seen, stale[i]));
+		wf__smap_del(&st->seen, stale[i], NULL);
 		st->gone(st->sc, stale[i]);
 		free(stale[i]);
 	}
@@ -694,7 +629,14 @@ static void wf__push_obj(wf__schedctl *sc, wf__dkind kind, const json_t *obj)
 
 static void wf__node_changed(wf__schedctl *sc, json_t *node)
 {
-	wf__push_obj(sc, WF__D_NODE, node);
+	wf__delta *d = wf__delta_new(WF__D_NODE);
+	wf_err err = {0};
+	if (wf_sched_node_from_json(node, &d->node, &err) < 0) {
+		wf__ctl_log("scheduler: node %s ignored: %s", wf__name_of(node), err.msg);
+		wf__delta_free(d);
+		return;
+	}
+	wf__push(sc, d);
 }
 
 static void wf__node_gone(wf__schedctl *sc, const char *key)
@@ -741,7 +683,21 @@ static void wf__pod_changed(wf__schedctl *sc, json_t *pod)
 			json_object_set_new(spec, "priority", json_integer(json_integer_value(v)));
 		json_decref(pc);
 	}
-	wf__push_obj(sc, WF__D_POD, pod);
+	wf__delta *d = wf__delta_new(WF__D_POD);
+	wf_err err = {0};
+	if (wf_sched_pod_from_json(pod, &d->pod, &err) < 0) {
+		wf__ctl_log("scheduler: pod %s ignored: %s", wf__name_of(pod), err.msg);
+		wf__delta_free(d);
+		return;
+	}
+	const char *uid = wf__str(md, "uid");
+	const json_t *cond = wf__cond(pod, "PodScheduled");
+	const char *cs = wf__str(cond, "status");
+	d->cond_false = cs && !strcmp(cs, "False");
+	const char *msg = d->cond_false ? wf__str(cond, "message") : NULL;
+	d->uid = wf_xstrdup(uid ? uid : "");
+	d->cond_msg = msg ? wf_xstrdup(msg) : NULL;
+	wf__push(sc, d);
 }
 
 static void wf__group_add(void *ctx, const json_t *pg)
@@ -806,6 +762,7 @@ static void wf__dispatch(wf__schedctl *sc, wf__task *t)
 	int n = snprintf(key, sizeof key, "%s/%s", t->ns, t->name);
 	size_t len = n < 0 ? 0 : (size_t)n >= sizeof key ? sizeof key - 1 : (size_t)n;
 	wf__worker *w = &sc->workers[wf__fnv(key, len) % WF__WORKERS];
+	atomic_fetch_add(&sc->ntasks, 1);
 	pthread_mutex_lock(&w->mu);
 	if (w->tail)
 		w->tail->next = t;
@@ -884,9 +841,23 @@ static void wf__do_nominate(wf__schedctl *sc, wf__task *t)
 }
 
 /* Evict a preemption victim: mark why, then delete it gracefully (its own
- * grace period), only if it is still the pod we chose. */
+ * grace period), only if it is still the pod we chose: the one on the
+ * node the library chose, by uid. */
 static void wf__do_evict(wf__schedctl *sc, wf__task *t)
 {
+	if (!t->uid[0]) {
+		json_t *pod = NULL;
+		char *gpath = wf__pod_path(t->ns, t->name, NULL);
+		int grc = wf__ctl_request(sc->c, "GET", gpath, NULL, NULL, &pod, NULL);
+		free(gpath);
+		const char *node = wf__str(json_object_get(pod, "spec"), "nodeName");
+		const char *uid = wf__str(json_object_get(pod, "metadata"), "uid");
+		if (grc == 0 && node && !strcmp(node, t->node) && uid)
+			snprintf(t->uid, sizeof t->uid, "%s", uid);
+		json_decref(pod);
+		if (!t->uid[0])
+			return; /* gone, or not the pod the library counted */
+	}
 	char ts[32];
 	wf_time_rfc3339(time(NULL), ts);
 	json_t *patch =
@@ -1042,40 +1013,42 @@ static void *wf__worker_main(void *arg)
 			break;
 		}
 		wf__task_free(t);
+		atomic_fetch_sub(&sc->ntasks, 1);
 	}
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
 
-static void wf__meta_free(void *p)
+static void wf__meta_fini(void *p)
 {
-	wf__podmeta *m = p;
-	if (m)
-		free(m->msg);
-	free(m);
+	free(((wf__podmeta *)p)->msg);
+}
+
+static void wf__msg_fini(void *p)
+{
+	free(*(char **)p);
 }
 
 static wf__podmeta *wf__meta(wf__schedctl *sc, const char *ns, const char *name)
 {
 	char *key = wf_xasprintf("%s/%s", ns, name);
-	wf__podmeta *m = wf__map_get(&sc->meta, key);
+	wf__podmeta *m = wf__smap_get(&sc->meta, key);
 	free(key);
 	return m;
 }
 
-static const char *wf__name_of(const json_t *obj)
+static void wf__meta_forget(wf__schedctl *sc, const char *ns, const char *name)
 {
-	return wf__str(json_object_get(obj, "metadata"), "name");
+	char *key = wf_xasprintf("%s/%s", ns, name);
+	wf__smap_del(&sc->meta, key, wf__meta_fini);
+	free(key);
 }
 
-static void wf__apply_node(wf__schedctl *sc, const json_t *obj)
+static void wf__apply_node(wf__schedctl *sc, const wf_sched_node_spec *spec)
 {
-	wf_sched_node_spec spec;
 	wf_err err = {0};
-	if (wf_sched_node_from_json(obj, &spec, &err) < 0 ||
-	    wf_sched_node_upsert(sc->s, &spec, &err) < 0)
-		wf__ctl_log("scheduler: node %s ignored: %s", wf__name_of(obj), err.msg);
-	wf_sched_node_spec_release(&spec);
+	if (wf_sched_node_upsert(sc->s, spec, &err) < 0)
+		wf__ctl_log("scheduler: node %s ignored: %s", spec->name, err.msg);
 }
 
 static void wf__apply_group(wf__schedctl *sc, const json_t *obj)
@@ -1088,41 +1061,32 @@ static void wf__apply_group(wf__schedctl *sc, const json_t *obj)
 	wf_sched_group_spec_release(&spec);
 }
 
-static void wf__apply_pod(wf__schedctl *sc, const json_t *obj)
+static void wf__apply_pod(wf__schedctl *sc, const wf__delta *d)
 {
-	wf_sched_pod_spec spec;
+	const wf_sched_pod_spec *spec = &d->pod;
 	wf_err err = {0};
-	if (wf_sched_pod_from_json(obj, &spec, &err) < 0 ||
-	    wf_sched_pod_upsert(sc->s, &spec, &err) < 0) {
-		wf__ctl_log("scheduler: pod %s ignored: %s", wf__name_of(obj), err.msg);
-		wf_sched_pod_spec_release(&spec);
+	if (wf_sched_pod_upsert(sc->s, spec, &err) < 0) {
+		wf__ctl_log("scheduler: pod %s ignored: %s", spec->name, err.msg);
 		return;
 	}
-	char *key = wf_xasprintf("%s/%s", spec.ns, spec.name);
-	bool terminal = spec.terminal;
-	wf_sched_pod_spec_release(&spec);
-	if (terminal) {
-		wf__meta_free(wf__map_del(&sc->meta, key));
+	char *key = wf_xasprintf("%s/%s", spec->ns, spec->name);
+	if (spec->terminal || spec->bound) {
+		/* Nothing more to write about it: no record (memory per pod). */
+		wf__smap_del(&sc->meta, key, wf__meta_fini);
 		free(key);
 		return;
 	}
-	const char *uid = wf__str(json_object_get(obj, "metadata"), "uid");
-	const json_t *cond = wf__cond(obj, "PodScheduled");
-	const char *cs = wf__str(cond, "status");
-	bool cond_false = cs && !strcmp(cs, "False");
-	const char *cond_msg = cond_false ? wf__str(cond, "message") : NULL;
-	wf__podmeta *m = wf__map_get(&sc->meta, key);
+	wf__podmeta *m = wf__smap_get(&sc->meta, key);
 	if (!m) {
-		m = wf_xcalloc(1, sizeof *m);
-		wf__map_add(&sc->meta, key, m);
+		m = wf__smap_add(&sc->meta, key, sizeof *m);
 		/* After a restart: what the pod already shows counts as written. */
-		m->msg = cond_msg ? wf_xstrdup(cond_msg) : NULL;
-	} else if (strcmp(m->uid, uid ? uid : "")) {
+		m->msg = d->cond_msg ? wf_xstrdup(d->cond_msg) : NULL;
+	} else if (strcmp(m->uid, d->uid)) {
 		free(m->msg); /* the same name, another pod */
-		m->msg = cond_msg ? wf_xstrdup(cond_msg) : NULL;
+		m->msg = d->cond_msg ? wf_xstrdup(d->cond_msg) : NULL;
 	}
-	m->cond_false = cond_false;
-	snprintf(m->uid, sizeof m->uid, "%s", uid ? uid : "");
+	m->cond_false = d->cond_false;
+	snprintf(m->uid, sizeof m->uid, "%s", d->uid);
 	free(key);
 }
 
@@ -1131,19 +1095,17 @@ static void wf__apply(wf__schedctl *sc, wf__delta *d, int64_t now)
 	char *key;
 	switch (d->kind) {
 	case WF__D_NODE:
-		wf__apply_node(sc, d->obj);
+		wf__apply_node(sc, &d->node);
 		break;
 	case WF__D_NODE_GONE:
 		wf_sched_node_remove(sc->s, d->name, NULL);
 		break;
 	case WF__D_POD:
-		wf__apply_pod(sc, d->obj);
+		wf__apply_pod(sc, d);
 		break;
 	case WF__D_POD_GONE:
 		wf_sched_pod_remove(sc->s, d->ns, d->name, NULL);
-		key = wf_xasprintf("%s/%s", d->ns, d->name);
-		wf__meta_free(wf__map_del(&sc->meta, key));
-		free(key);
+		wf__meta_forget(sc, d->ns, d->name);
 		break;
 	case WF__D_GROUP:
 		wf__apply_group(sc, d->obj);
@@ -1151,19 +1113,13 @@ static void wf__apply(wf__schedctl *sc, wf__delta *d, int64_t now)
 	case WF__D_GROUP_GONE:
 		wf_sched_group_remove(sc->s, d->ns, d->name, NULL);
 		key = wf_xasprintf("%s/%s", d->ns, d->name);
-		free(wf__map_del(&sc->timed_out, key));
+		wf__smap_del(&sc->timed_out, key, wf__msg_fini);
 		free(key);
 		break;
-	case WF__D_BOUND: {
+	case WF__D_BOUND:
 		wf_sched_bound(sc->s, d->ns, d->name, NULL);
-		wf__podmeta *m = wf__meta(sc, d->ns, d->name);
-		if (m) {
-			free(m->msg);
-			m->msg = NULL;
-			m->cond_false = false;
-		}
+		wf__meta_forget(sc, d->ns, d->name);
 		break;
-	}
 	case WF__D_BIND_FAILED:
 		wf_sched_bind_failed(sc->s, d->ns, d->name, now, NULL);
 		break;
@@ -1222,11 +1178,13 @@ static void wf__decide(wf__schedctl *sc, const wf_sched_decision *dec)
 		 * when its message changes. */
 		const char *msg = dec->message ? dec->message : "pod group not scheduled in time";
 		char *key = wf_xasprintf("%s/%s", dec->ns, dec->name);
-		char *last = wf__map_get(&sc->timed_out, key);
-		bool same = last && !strcmp(last, msg);
+		char **last = wf__smap_get(&sc->timed_out, key);
+		bool same = last && !strcmp(*last, msg);
 		if (!same) {
-			free(wf__map_del(&sc->timed_out, key));
-			wf__map_add(&sc->timed_out, key, wf_xstrdup(msg));
+			if (!last)
+				last = wf__smap_add(&sc->timed_out, key, sizeof *last);
+			free(*last);
+			*last = wf_xstrdup(msg);
 		}
 		free(key);
 		if (same)
@@ -1246,23 +1204,24 @@ static void wf__check_timed_out(wf__schedctl *sc)
 		return;
 	char **done = NULL;
 	size_t n = 0;
-	for (size_t b = 0; b < sc->timed_out.nb; b++) {
-		for (wf__ment *e = sc->timed_out.b[b]; e; e = e->next) {
-			const char *slash = strchr(e->key, '/');
-			char *ns = wf_xstrndup(e->key, (size_t)(slash - e->key));
-			wf_sched_group_info gi;
-			bool placed = wf_sched_group_info_get(sc->s, ns, slash + 1, &gi) &&
-				      gi.min_member > 0 && !gi.pending && !gi.assumed &&
-				      gi.bound >= (size_t)gi.min_member;
-			free(ns);
-			if (placed) {
-				done = wf_xrealloc(done, (n + 1) * sizeof *done);
-				done[n++] = wf_xstrdup(e->key);
-			}
+	wf__smap_iter it = {0};
+	void *v;
+	while ((v = wf__smap_next(&sc->timed_out, &it))) {
+		const char *key = wf__smap_key(v);
+		const char *slash = strchr(key, '/');
+		char *ns = wf_xstrndup(key, (size_t)(slash - key));
+		wf_sched_group_info gi;
+		bool placed = wf_sched_group_info_get(sc->s, ns, slash + 1, &gi) &&
+			      gi.min_member > 0 && !gi.pending && !gi.assumed &&
+			      gi.bound >= (size_t)gi.min_member;
+		free(ns);
+		if (placed) {
+			done = wf_xrealloc(done, (n + 1) * sizeof *done);
+			done[n++] = wf_xstrdup(key);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		free(wf__map_del(&sc->timed_out, done[i]));
+		wf__smap_del(&sc->timed_out, done[i], wf__msg_fini);
 		const char *slash = strchr(done[i], '/');
 		char *ns = wf_xstrndup(done[i], (size_t)(slash - done[i]));
 		wf__dispatch(sc, wf__task_new(WF__T_GANG_PLACED, ns, slash + 1));
@@ -1310,7 +1269,7 @@ static void *wf__loop_main(void *arg)
 			if (!synced)
 				continue;
 		}
-		for (;;) {
+		while (atomic_load(&sc->ntasks) < WF__MAX_TASKS) {
 			int n = wf_sched_schedule(sc->s, now, dec, WF__BATCH);
 			for (int i = 0; i < n; i++)
 				wf__decide(sc, &dec[i]);
@@ -1382,10 +1341,10 @@ void wf__sched_stop(wf_controllers *c)
 		sc->dhead = d->next;
 		wf__delta_free(d);
 	}
-	wf__map_free(&sc->nodes.seen, free);
-	wf__map_free(&sc->pods.seen, free);
-	wf__map_free(&sc->meta, wf__meta_free);
-	wf__map_free(&sc->timed_out, free);
+	wf__smap_clear(&sc->nodes.seen, NULL);
+	wf__smap_clear(&sc->pods.seen, NULL);
+	wf__smap_clear(&sc->meta, wf__meta_fini);
+	wf__smap_clear(&sc->timed_out, wf__msg_fini);
 	wf_sched_free(sc->s);
 	pthread_cond_destroy(&sc->econd);
 	pthread_mutex_destroy(&sc->emu);

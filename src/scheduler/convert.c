@@ -5,8 +5,12 @@
  * Every field is type-checked; an error names the field by its path
  * ("spec.containers[1].resources.requests.cpu: ...") and leaves *out empty.
  * All strings and arrays of a spec are copied into one arena that the spec
- * owns (storage_), so the JSON may be freed right after conversion.
+ * owns (storage_), so the JSON may be freed right after conversion. The
+ * arena starts small (a pod's spec takes a few hundred bytes) and grows by
+ * doubling, so a spec held for a while (the scheduler driver converts as
+ * events arrive) costs about what it holds.
  */
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +23,65 @@
 
 #define CV_AMOUNT_MAX (INT64_C(1) << 52)
 #define CV_PATH 192
+#define CV_BLOCK_MIN 512
+
+/* ---- the spec's storage ------------------------------------------------------ */
+
+typedef struct cv_blk {
+	struct cv_blk *next;
+	size_t cap, used;
+	alignas(16) unsigned char data[];
+} cv_blk;
+
+typedef struct cv_arena {
+	cv_blk *head;
+} cv_arena;
+
+static void *cv_alloc(cv_arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	cv_blk *b = a->head;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = b ? b->cap * 2 : CV_BLOCK_MIN;
+		if (cap < n)
+			cap = n;
+		cv_blk *nb = wf_xmalloc(sizeof(*nb) + cap);
+		nb->cap = cap;
+		nb->used = 0;
+		nb->next = b;
+		a->head = b = nb;
+	}
+	void *p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static void *cv_zalloc(cv_arena *a, size_t n)
+{
+	void *p = cv_alloc(a, n);
+	memset(p, 0, n);
+	return p;
+}
+
+static char *cv_strdup(cv_arena *a, const char *s)
+{
+	size_t n = strlen(s);
+	char *p = cv_alloc(a, n + 1);
+	memcpy(p, s, n + 1);
+	return p;
+}
+
+static void cv_arena_free(cv_arena *a)
+{
+	for (cv_blk *b = a->head, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(a);
+}
 
 typedef struct cv {
-	wf__sc_arena *a;
+	cv_arena *a;
 	wf_err *err;
 } cv;
 
@@ -98,7 +158,7 @@ static int get_str(cv *c, const json_t *j, const char *key, const char *path, co
 		sub(p, path, key);
 		return cv_fail(c, WF_EINVAL, p, "string contains a NUL byte");
 	}
-	*out = wf__sc_arena_strdup(c->a, json_string_value(v));
+	*out = cv_strdup(c->a, json_string_value(v));
 	return 0;
 }
 
@@ -147,7 +207,7 @@ static int str_map(cv *c, const json_t *obj, const char *path, wf_sched_label **
 	if (!obj)
 		return 0;
 	size_t cnt = json_object_size(obj);
-	wf_sched_label *l = wf__sc_arena_alloc(c->a, (cnt ? cnt : 1) * sizeof(*l));
+	wf_sched_label *l = cv_alloc(c->a, (cnt ? cnt : 1) * sizeof(*l));
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)obj, k, v)
@@ -158,8 +218,8 @@ static int str_map(cv *c, const json_t *obj, const char *path, wf_sched_label **
 			return cv_fail(c, WF_EINVAL, p, "expected a string");
 		if (!*k)
 			return cv_fail(c, WF_EINVAL, path, "empty key");
-		l[*n].key = wf__sc_arena_strdup(c->a, k);
-		l[*n].value = wf__sc_arena_strdup(c->a, json_string_value(v));
+		l[*n].key = cv_strdup(c->a, k);
+		l[*n].value = cv_strdup(c->a, json_string_value(v));
 		(*n)++;
 	}
 	*out = l;
@@ -180,13 +240,13 @@ static int64_t *rl_slot(cv *c, rlist *rl, const char *name)
 			return &rl->v[i].amount;
 	if (rl->n == rl->cap) {
 		size_t ncap = rl->cap ? rl->cap * 2 : 8;
-		wf_sched_resource *nv = wf__sc_arena_alloc(c->a, ncap * sizeof(*nv));
+		wf_sched_resource *nv = cv_alloc(c->a, ncap * sizeof(*nv));
 		if (rl->n)
 			memcpy(nv, rl->v, rl->n * sizeof(*nv));
 		rl->v = nv;
 		rl->cap = ncap;
 	}
-	rl->v[rl->n].name = wf__sc_arena_strdup(c->a, name);
+	rl->v[rl->n].name = cv_strdup(c->a, name);
 	rl->v[rl->n].amount = 0;
 	return &rl->v[rl->n++].amount;
 }
@@ -277,14 +337,13 @@ static int parse_effect(cv *c, const char *s, const char *path, bool allow_empty
 
 static cv cv_begin(wf_err *err)
 {
-	cv c = {wf_xcalloc(1, sizeof(wf__sc_arena)), err};
+	cv c = {wf_xcalloc(1, sizeof(cv_arena)), err};
 	return c;
 }
 
 static void cv_abort(cv *c)
 {
-	wf__sc_arena_free(c->a);
-	free(c->a);
+	cv_arena_free(c->a);
 }
 
 static int meta(cv *c, const json_t *obj, bool need_ns, const char **ns, const char **name,
@@ -336,7 +395,7 @@ int wf_sched_node_from_json(const json_t *node, wf_sched_node_spec *out, wf_err 
 		    (rc = get_arr(&c, spec, "taints", "spec", &taints)) < 0)
 			goto fail;
 		size_t nt = taints ? json_array_size(taints) : 0;
-		wf_sched_taint *t = wf__sc_arena_zalloc(c.a, (nt ? nt : 1) * sizeof(*t));
+		wf_sched_taint *t = cv_zalloc(c.a, (nt ? nt : 1) * sizeof(*t));
 		for (size_t i = 0; i < nt; i++) {
 			char p[CV_PATH], pe[CV_PATH];
 			idx(p, "spec.taints", i);
@@ -409,10 +468,8 @@ fail:
 /* The arena a converter left in a spec's storage_. */
 static void storage_free(void *storage)
 {
-	if (storage) {
-		wf__sc_arena_free(storage);
-		free(storage);
-	}
+	if (storage)
+		cv_arena_free(storage);
 }
 
 void wf_sched_node_spec_release(wf_sched_node_spec *spec)
@@ -581,7 +638,7 @@ static int parse_reqs(cv *c, const json_t *term, const char *key, const char *pa
 		if ((rc = parse_op(c, ops, pk, field, &r->op)) < 0)
 			return rc;
 		size_t nv = vals ? json_array_size(vals) : 0;
-		const char **v = wf__sc_arena_alloc(c->a, (nv ? nv : 1) * sizeof(char *));
+		const char **v = cv_alloc(c->a, (nv ? nv : 1) * sizeof(char *));
 		sub(pk, p, "values");
 		for (size_t j = 0; j < nv; j++) {
 			json_t *x = json_array_get(vals, j);
@@ -590,7 +647,7 @@ static int parse_reqs(cv *c, const json_t *term, const char *key, const char *pa
 				idx(pv, pk, j);
 				return cv_fail(c, WF_EINVAL, pv, "expected a string");
 			}
-			v[j] = wf__sc_arena_strdup(c->a, json_string_value(x));
+			v[j] = cv_strdup(c->a, json_string_value(x));
 		}
 		r->values = v;
 		r->nvalues = nv;
@@ -642,7 +699,7 @@ static int parse_term(cv *c, const json_t *t, const char *path, wf_sched_term *o
 		     (json_is_array(mf) ? json_array_size(mf) : 0);
 	if (cap > WF_SCHED_JSON_MAX_ITEMS)
 		return cv_fail(c, WF_ETOOBIG, path, "too many requirements");
-	wf_sched_requirement *r = wf__sc_arena_alloc(c->a, (cap ? cap : 1) * sizeof(*r));
+	wf_sched_requirement *r = cv_alloc(c->a, (cap ? cap : 1) * sizeof(*r));
 	size_t n = 0;
 	int rc;
 	if ((rc = parse_reqs(c, t, "matchExpressions", path, false, r, &n)) < 0 ||
@@ -675,7 +732,7 @@ static int pod_affinity(cv *c, const json_t *spec, wf_sched_pod_spec *out)
 		if (!nt)
 			return cv_fail(c, WF_EINVAL, pt,
 				       "Required value: must have at least one node selector term");
-		wf_sched_term *t = wf__sc_arena_alloc(c->a, nt * sizeof(*t));
+		wf_sched_term *t = cv_alloc(c->a, nt * sizeof(*t));
 		for (size_t i = 0; i < nt; i++) {
 			char pi[CV_PATH];
 			idx(pi, pt, i);
@@ -690,7 +747,7 @@ static int pod_affinity(cv *c, const json_t *spec, wf_sched_pod_spec *out)
 	    0)
 		return rc;
 	size_t np = pref ? json_array_size(pref) : 0;
-	wf_sched_preferred *pf = wf__sc_arena_zalloc(c->a, (np ? np : 1) * sizeof(*pf));
+	wf_sched_preferred *pf = cv_zalloc(c->a, (np ? np : 1) * sizeof(*pf));
 	for (size_t i = 0; i < np; i++) {
 		char p[CV_PATH], pp[CV_PATH];
 		sub(p, base, "preferredDuringSchedulingIgnoredDuringExecution");
@@ -728,7 +785,7 @@ static int pod_tolerations(cv *c, const json_t *spec, wf_sched_pod_spec *out)
 	if (rc < 0 || !arr)
 		return rc;
 	size_t n = json_array_size(arr);
-	wf_sched_toleration *t = wf__sc_arena_zalloc(c->a, (n ? n : 1) * sizeof(*t));
+	wf_sched_toleration *t = cv_zalloc(c->a, (n ? n : 1) * sizeof(*t));
 	for (size_t i = 0; i < n; i++) {
 		char p[CV_PATH], pf[CV_PATH];
 		idx(p, "spec.tolerations", i);
@@ -823,7 +880,7 @@ int wf_sched_pod_from_json(const json_t *pod, wf_sched_pod_spec *out, wf_err *er
 			rc = cv_fail(&c, WF_EINVAL, "pod group name", "may not contain '/'");
 			goto fail;
 		}
-		out->group = wf__sc_arena_strdup(c.a, grp);
+		out->group = cv_strdup(c.a, grp);
 	}
 
 	if ((rc = get_obj(&c, pod, "spec", "", &spec)) < 0 ||

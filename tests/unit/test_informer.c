@@ -1,9 +1,11 @@
 /*
  * test_informer.c - the controllers' list+watch cache: events applied to
  * the cache, handlers called in order, indexes kept in step, relists
- * delivered as a diff, hostile objects ignored; then live against a real
- * API server on loopback: list, watch, and a server restart with changes
- * made while the informer was cut off.
+ * delivered as a diff, older versions and hostile objects ignored, the
+ * filter keeping objects out of the cache while handlers still hear of
+ * them; then live against a real API server on loopback: a paged list,
+ * watch, and a server restart with changes made while the informer was
+ * cut off.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include "api/api.h"
 #include "client/client.h"
 #include "controllers/informer.h"
+#include "controllers/jpack.h"
 #include "lib/wf_mem.h"
 #include "store/store.h"
 
@@ -216,7 +219,7 @@ static void test_replace_delivers_diff(void **state)
 	json_array_append_new(list, json_pack("{s:{}}", "metadata"));
 	wf_informer_replace(inf, list);
 	json_decref(list);
-	assert_string_equal(r.log.data, "-ns/gone ~ns/change +ns/new ");
+	assert_string_equal(r.log.data, "~ns/change +ns/new -ns/gone ");
 	assert_int_equal(wf_informer_count(inf), 3);
 	assert_int_equal(idx_count(inf, by_node, "n1"), 1);
 	assert_int_equal(idx_count(inf, by_node, "n2"), 2);
@@ -257,9 +260,233 @@ static void test_limits(void **state)
 	json_decref(got);
 	json_decref(big);
 	wf_buf_free(&b);
+	/* Nested past what the cache packs: handlers hear of it, nothing is
+	 * cached, and an older cached version goes. */
+	json_t *deep = json_integer(1);
+	for (int i = 0; i < WF_JPACK_MAX_DEPTH + 10; i++) {
+		json_t *a = json_array();
+		json_array_append_new(a, deep);
+		deep = a;
+	}
+	json_t *dobj = obj("ns", "deep", "2", "n");
+	json_object_set_new(json_object_get(dobj, "spec"), "x", deep);
+	json_t *shallow = obj("ns", "deep", "1", "n");
+	wf_informer_apply(inf, "ADDED", shallow);
+	assert_int_equal(wf_informer_count(inf), 2);
+	wf_informer_apply(inf, "MODIFIED", dobj);
+	assert_int_equal(wf_informer_count(inf), 1);
+	assert_null(wf_informer_get(inf, "ns/deep"));
+	json_decref(dobj);
+	json_decref(shallow);
 	assert_null(wf_informer_key(NULL));
 	wf_informer_free(inf);
 	wf_informer_free(NULL);
+}
+
+/* Objects labelled keep=yes are cached; the others only reach handlers. */
+static bool keep_labelled(const json_t *o)
+{
+	const char *v = json_string_value(
+	    json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"), "keep"));
+	return v && !strcmp(v, "yes");
+}
+
+static json_t *lobj(const char *name, const char *rv, bool keep)
+{
+	json_t *o = obj("ns", name, rv, "n1");
+	json_object_set_new(json_object_get(o, "metadata"), "labels",
+			    json_pack("{s:s}", "keep", keep ? "yes" : "no"));
+	return o;
+}
+
+/* Handler that checks what it is given: status present means the object
+ * as received (the transform strips it). */
+typedef struct seen_rec {
+	wf_buf log;
+} seen_rec;
+
+static void sr_add(void *ctx, const json_t *o)
+{
+	seen_rec *r = ctx;
+	char *k = wf_informer_key(o);
+	wf_buf_printf(&r->log, "+%s%s ", k, json_object_get(o, "status") ? "(raw)" : "");
+	free(k);
+}
+
+static void sr_update(void *ctx, const json_t *old, const json_t *o)
+{
+	seen_rec *r = ctx;
+	char *k = wf_informer_key(o);
+	wf_buf_printf(&r->log, "~%s%s ", k, json_object_get(o, "status") ? "(raw)" : "");
+	assert_non_null(old);
+	assert_null(json_object_get(old, "status"));
+	free(k);
+}
+
+static void sr_del(void *ctx, const json_t *o)
+{
+	seen_rec *r = ctx;
+	char *k = wf_informer_key(o);
+	wf_buf_printf(&r->log, "-%s%s ", k, json_object_get(o, "status") ? "(raw)" : "");
+	free(k);
+}
+
+static void test_filter(void **state)
+{
+	wf_informer *inf = wf_informer_new(NULL, "/api/v1/pods");
+	seen_rec r;
+	wf_buf_init(&r.log);
+	wf_buf_puts(&r.log, "");
+	wf_informer_handlers h = {.add = sr_add, .update = sr_update, .del = sr_del, .ctx = &r};
+	wf_informer_add_handlers(inf, &h);
+	int by_node = wf_informer_add_index(inf, node_of);
+	wf_informer_set_transform(inf, strip_status);
+	wf_informer_set_filter(inf, keep_labelled);
+
+	json_t *a = lobj("a", "1", true), *b = lobj("b", "2", false);
+	wf_informer_apply(inf, "ADDED", a);
+	wf_informer_apply(inf, "ADDED", b);
+	assert_int_equal(wf_informer_count(inf), 1);
+	assert_null(wf_informer_get(inf, "ns/b"));
+	assert_int_equal(idx_count(inf, by_node, "n1"), 1);
+	/* A change to an uncached object is an add again; its deletion a del. */
+	json_t *b2 = lobj("b", "3", false);
+	wf_informer_apply(inf, "MODIFIED", b2);
+	wf_informer_apply(inf, "DELETED", b2);
+	/* Cached, then no longer wanted: an update, and it leaves the cache. */
+	json_t *a2 = lobj("a", "4", false);
+	wf_informer_apply(inf, "MODIFIED", a2);
+	assert_int_equal(wf_informer_count(inf), 0);
+	assert_int_equal(idx_count(inf, by_node, "n1"), 0);
+	/* Wanted again: an add of the transformed object. */
+	json_t *a3 = lobj("a", "5", true);
+	wf_informer_apply(inf, "MODIFIED", a3);
+	assert_int_equal(wf_informer_count(inf), 1);
+	/* A relist delivers the unwanted as adds and drops what is gone. */
+	json_t *list = json_array();
+	json_array_append(list, b);
+	wf_informer_replace(inf, list);
+	json_decref(list);
+	assert_int_equal(wf_informer_count(inf), 0);
+	assert_string_equal(r.log.data, "+ns/a +ns/b(raw) +ns/b(raw) -ns/b(raw) ~ns/a(raw) "
+					"+ns/a +ns/b(raw) -ns/a ");
+	json_decref(a);
+	json_decref(a2);
+	json_decref(a3);
+	json_decref(b);
+	json_decref(b2);
+	wf_informer_free(inf);
+	wf_buf_free(&r.log);
+}
+
+static void test_versions(void **state)
+{
+	wf_informer *inf = wf_informer_new(NULL, "/api/v1/pods");
+	rec r = {0};
+	wf_buf_init(&r.log);
+	wf_buf_puts(&r.log, "");
+	wf_informer_handlers h = {.add = rec_add, .update = rec_update, .del = rec_del, .ctx = &r};
+	wf_informer_add_handlers(inf, &h);
+	json_t *v10 = obj("ns", "a", "10", "n1"), *v9 = obj("ns", "a", "9", "n2");
+	json_t *v11 = obj("ns", "a", "11", "n3");
+	wf_informer_apply(inf, "ADDED", v10);
+	/* A replayed older version (a watch resumed after a paged list). */
+	wf_informer_apply(inf, "MODIFIED", v9);
+	wf_informer_apply(inf, "ADDED", v9);
+	json_t *got = wf_informer_get(inf, "ns/a");
+	assert_string_equal(node_of(got), "n1");
+	json_decref(got);
+	/* The deletion of an older object of that name: the newer one stays. */
+	wf_informer_apply(inf, "DELETED", v9);
+	assert_int_equal(wf_informer_count(inf), 1);
+	wf_informer_apply(inf, "MODIFIED", v11);
+	wf_informer_apply(inf, "DELETED", v11);
+	assert_int_equal(wf_informer_count(inf), 0);
+	assert_string_equal(r.log.data, "+ns/a ~ns/a -ns/a ");
+	/* resourceVersions that are not numbers: only the same one is old. */
+	r.log.len = 0;
+	wf_buf_puts(&r.log, "");
+	json_t *x1 = obj("ns", "x", "abc", "n1"), *x2 = obj("ns", "x", "abd", "n1");
+	wf_informer_apply(inf, "ADDED", x1);
+	wf_informer_apply(inf, "MODIFIED", x1);
+	wf_informer_apply(inf, "MODIFIED", x2);
+	wf_informer_apply(inf, "MODIFIED", x1);
+	wf_informer_apply(inf, "DELETED", x2);
+	assert_string_equal(r.log.data, "+ns/x ~ns/x ~ns/x -ns/x ");
+	json_decref(x1);
+	json_decref(x2);
+	json_decref(v9);
+	json_decref(v10);
+	json_decref(v11);
+	wf_informer_free(inf);
+	wf_buf_free(&r.log);
+}
+
+/* A big index bucket: O(1) unlinking, order kept, keys listed. */
+static void test_index_and_keys(void **state)
+{
+	wf_informer *inf = wf_informer_new(NULL, "/api/v1/pods");
+	int by_node = wf_informer_add_index(inf, node_of);
+	size_t n = 0;
+	char **keys = wf_informer_keys(inf, &n);
+	assert_int_equal(n, 0);
+	assert_null(keys);
+	wf_informer_keys_free(keys, n);
+	enum { N = 3000 };
+	for (int i = 0; i < N; i++) {
+		char name[32], rv[32];
+		snprintf(name, sizeof name, "p%d", i);
+		snprintf(rv, sizeof rv, "%d", i + 1);
+		json_t *o = obj("ns", name, rv, i % 3 ? "big" : "small");
+		wf_informer_apply(inf, "ADDED", o);
+		json_decref(o);
+	}
+	assert_int_equal(idx_count(inf, by_node, "big"), 2000);
+	for (int i = 0; i < N; i += 2) {
+		char name[32], rv[32];
+		snprintf(name, sizeof name, "p%d", i);
+		snprintf(rv, sizeof rv, "%d", i + 1);
+		json_t *o = obj("ns", name, rv, NULL);
+		wf_informer_apply(inf, "DELETED", o);
+		json_decref(o);
+	}
+	assert_int_equal(wf_informer_count(inf), N / 2);
+	json_t *big = wf_informer_by_index(inf, by_node, "big");
+	assert_int_equal(json_array_size(big), 1000);
+	/* In the order they were added. */
+	int last = -1;
+	size_t i;
+	json_t *o;
+	json_array_foreach(big, i, o)
+	{
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+		int k = atoi(name + 1);
+		assert_true(k > last);
+		assert_int_equal(k % 2, 1);
+		last = k;
+	}
+	json_decref(big);
+	keys = wf_informer_keys(inf, &n);
+	assert_int_equal(n, N / 2);
+	for (size_t k = 0; k < n; k++) {
+		assert_int_equal(strncmp(keys[k], "ns/p", 4), 0);
+		assert_int_equal(atoi(keys[k] + 4) % 2, 1);
+	}
+	wf_informer_keys_free(keys, n);
+	/* Everything moves to another node: the old buckets empty out. */
+	for (int k = 1; k < N; k += 2) {
+		char name[32], rv[32];
+		snprintf(name, sizeof name, "p%d", k);
+		snprintf(rv, sizeof rv, "%d", N + k);
+		json_t *m = obj("ns", name, rv, "other");
+		wf_informer_apply(inf, "MODIFIED", m);
+		json_decref(m);
+	}
+	assert_int_equal(idx_count(inf, by_node, "big"), 0);
+	assert_int_equal(idx_count(inf, by_node, "small"), 0);
+	assert_int_equal(idx_count(inf, by_node, "other"), N / 2);
+	wf_informer_free(inf);
 }
 
 /* ---- live, against the real API server ----------------------------------------------------------
@@ -342,6 +569,13 @@ static void test_live_list_watch_and_restart(void **state)
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", l.port);
 	wf_client *c = wf_client_new(url);
 	assert_int_equal(put_pod(c, "before", "n1"), 201);
+	/* More than a page: the first list takes several requests. */
+	for (int i = 0; i < WF_INFORMER_PAGE + 20; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "bulk-%d", i);
+		assert_int_equal(put_pod(c, name, "bulk"), 201);
+	}
+	const size_t bulk = WF_INFORMER_PAGE + 20;
 
 	wf_informer *inf = wf_informer_new(c, "/api/v1/pods");
 	rec r = {0};
@@ -354,15 +588,16 @@ static void test_live_list_watch_and_restart(void **state)
 	assert_int_equal(wf_informer_start(inf, &err), 0);
 	assert_int_equal(wf_informer_start(inf, &err), -WF_EINVAL);
 	assert_true(wf_informer_wait_synced(inf, 20000));
-	assert_int_equal(wf_informer_count(inf), 1);
+	assert_int_equal(wf_informer_count(inf), bulk + 1);
+	assert_int_equal(idx_count(inf, by_node, "bulk"), bulk);
 
 	/* Watch: adds and deletes arrive. */
 	assert_int_equal(put_pod(c, "w1", "n2"), 201);
 	assert_int_equal(put_pod(c, "w2", "n2"), 201);
-	assert_true(wait_count(inf, 3));
+	assert_true(wait_count(inf, bulk + 3));
 	assert_int_equal(idx_count(inf, by_node, "n2"), 2);
 	assert_int_equal(del_pod(c, "w1"), 200);
-	assert_true(wait_count(inf, 2));
+	assert_true(wait_count(inf, bulk + 2));
 
 	/* The server goes away; changes happen while the informer is cut off. */
 	int port = l.port;
@@ -371,7 +606,7 @@ static void test_live_list_watch_and_restart(void **state)
 	assert_int_equal(del_pod(c, "before"), 200);
 	assert_int_equal(put_pod(c, "after", "n3"), 201);
 	/* The informer lists again and sees both changes. */
-	assert_true(wait_count(inf, 2));
+	assert_true(wait_count(inf, bulk + 2));
 	for (int i = 0; i < 2000; i++) {
 		json_t *got = wf_informer_get(inf, "default/after");
 		json_t *old = wf_informer_get_nn(inf, "default", "before");
@@ -417,6 +652,9 @@ int main(void)
 	    cmocka_unit_test(test_apply_events),
 	    cmocka_unit_test(test_replace_delivers_diff),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_filter),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_index_and_keys),
 	    cmocka_unit_test(test_live_list_watch_and_restart),
 	    cmocka_unit_test(test_live_server_absent),
 	};

@@ -423,6 +423,34 @@ static void test_oversized(void **state)
 	free(longname);
 }
 
+/* A spec's storage starts small and grows: thousands of strings of every
+ * size come out intact (ASan checks the blocks' bounds). */
+static void test_storage_grows(void **state)
+{
+	json_t *labels = json_object();
+	for (int i = 0; i < 4000; i++) {
+		char k[32], v[80];
+		snprintf(k, sizeof(k), "k%d", i);
+		snprintf(v, sizeof(v), "%.*s", i % 63,
+			 "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv");
+		json_object_set_new(labels, k, json_string(v));
+	}
+	json_t *node = json_pack("{s:{s:s,s:o}}", "metadata", "name", "n", "labels", labels);
+	wf_sched_node_spec ns;
+	wf_err err = {0};
+	assert_int_equal(wf_sched_node_from_json(node, &ns, &err), 0);
+	assert_int_equal(ns.nlabels, 4000);
+	for (size_t i = 0; i < ns.nlabels; i++) {
+		int k = atoi(ns.labels[i].key + 1);
+		assert_int_equal(strlen(ns.labels[i].value), (size_t)(k % 63));
+		assert_string_equal(json_string_value(json_object_get(labels, ns.labels[i].key)),
+				    ns.labels[i].value);
+	}
+	wf_sched_node_spec_release(&ns);
+	wf_sched_node_spec_release(&ns); /* twice: nothing */
+	json_decref(node);
+}
+
 static const struct bad_case bad_nodes[] = {
     {"{'metadata':{}}", "metadata.name: Required value"},
     {"{'metadata':{'name':'n'},'spec':{'unschedulable':'yes'}}",
@@ -740,6 +768,7 @@ int main(void)
 	    cmocka_unit_test(test_group_fields),
 	    cmocka_unit_test(test_bad_pods),
 	    cmocka_unit_test(test_oversized),
+	    cmocka_unit_test(test_storage_grows),
 	    cmocka_unit_test(test_bad_nodes_and_groups),
 	    cmocka_unit_test(test_wrong_types_everywhere),
 	    cmocka_unit_test(test_library_rejects_bad_specs),
