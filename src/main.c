@@ -83,7 +83,10 @@ static int wf__cmd_server(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:6443";
 	const char *data_dir = "./wharf-data";
-	int workers = 16, compact_interval = 0;
+	/* HTTP workers: twice the CPUs, 4 to 16 (more only trade context switches). */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int workers = ncpu * 2 < 4 ? 4 : ncpu * 2 > 16 ? 16 : (int)ncpu * 2;
+	int compact_interval = 0;
 	long long compact_retain = 0;
 	bool controllers = true, scheduler = true;
 	int grace_s = 40, eviction_s = 300;
