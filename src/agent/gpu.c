@@ -9,6 +9,7 @@
  * never share one.
  */
 #include "agent/gpu.h"
+#include "lib/wf_hash.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -45,17 +46,6 @@ void wf_gpu_product_label(const char *name, char *out, size_t size)
 
 /* ---- declared devices ---------------------------------------------------- */
 
-static uint64_t wf__fnv1a(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* splitmix64's finaliser: spreads FNV's weak low-entropy bits. */
 static uint64_t wf__mix(uint64_t z)
 {
@@ -70,9 +60,9 @@ static void wf__declared_uuid(const char *node, int index, char out[96])
 	uint64_t hi, lo;
 
 	snprintf(idx, sizeof idx, "%d", index);
-	hi = wf__fnv1a(0xcbf29ce484222325ULL, "wharf-gpu", 10);
-	hi = wf__fnv1a(hi, node, strlen(node) + 1);
-	hi = wf__fnv1a(hi, idx, strlen(idx));
+	hi = wf_fnv1a64(WF_FNV64_BASIS, "wharf-gpu", 10);
+	hi = wf_fnv1a64(hi, node, strlen(node) + 1);
+	hi = wf_fnv1a64(hi, idx, strlen(idx));
 	lo = wf__mix(hi ^ 0x9e3779b97f4a7c15ULL);
 	hi = wf__mix(hi);
 	/* RFC 9562 version 8 (custom), variant 10 */

@@ -8,6 +8,7 @@
  * the head, sends it without its lock held, then reports through `done`.
  */
 #include "agent/status_writer.h"
+#include "lib/wf_hash.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -113,9 +114,7 @@ wf_status_writer *wf_status_writer_new(wf_client *client, int workers, wf_status
 
 static wf__worker *wf__worker_of(wf_status_writer *w, const char *uid)
 {
-	uint32_t h = 2166136261u;
-	for (const char *p = uid; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
+	uint32_t h = wf_fnv1a32(WF_FNV32_BASIS, uid, strlen(uid));
 	return &w->workers[h % (uint32_t)w->n];
 }
 

@@ -23,6 +23,7 @@
  *     store delivers every change of a key in order, with the value before).
  */
 #include "api/owner_index.h"
+#include "lib/wf_hash.h"
 
 #include "lib/wf_mem.h"
 #include "lib/wf_strmap.h"
@@ -76,12 +77,7 @@ struct wf_owner_index {
 
 static uint64_t wf__hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return wf_fnv1a64(WF_FNV64_BASIS, s, strlen(s));
 }
 
 static bool wf__mentions_owners(const char *text, size_t len)

@@ -15,6 +15,7 @@
  * only (nothing encoded is ever stored on disk), so it may change freely.
  */
 #include "controllers/jpack.h"
+#include "lib/wf_hash.h"
 #include "lib/wf_mem.h"
 
 #include <pthread.h>
@@ -109,12 +110,7 @@ static pthread_once_t wf__wonce = PTHREAD_ONCE_INIT;
 
 static uint32_t wf__whash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
-	return h;
+	return wf_fnv1a32(WF_FNV32_BASIS, s, n);
 }
 
 static void wf__words_init(void)

@@ -30,6 +30,7 @@
  * nothing more.
  */
 #include "controllers/controllers_internal.h"
+#include "lib/wf_hash.h"
 #include "controllers/smap.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
@@ -73,12 +74,7 @@ struct wf__nodelc {
 
 static uint64_t wf__hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return s ? h : 0;
+	return s ? wf_fnv1a64(WF_FNV64_BASIS, s, strlen(s)) : 0;
 }
 
 static const char *wf__str(const json_t *o, const char *key)

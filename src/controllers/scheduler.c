@@ -40,6 +40,7 @@
  * nothing more however often it is retried.
  */
 #include "controllers/controllers_internal.h"
+#include "lib/wf_hash.h"
 #include "controllers/smap.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
@@ -67,12 +68,7 @@
 
 static uint64_t wf__fnv(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return wf_fnv1a64(WF_FNV64_BASIS, s, n);
 }
 
 static uint64_t wf__mix(uint64_t x)

@@ -7,6 +7,7 @@
  * hashes, the table doubles when it holds as many entries as buckets.
  */
 #include "controllers/smap.h"
+#include "lib/wf_hash.h"
 #include "lib/wf_mem.h"
 
 #include <string.h>
@@ -20,11 +21,7 @@ struct wf__sment {
 
 static uint32_t wf__smap_hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
+	uint32_t h = wf_fnv1a32(WF_FNV32_BASIS, s, n);
 	return h ^ (h >> 15);
 }
 

@@ -3,21 +3,12 @@
  * buckets, doubled when the map holds as many entries as buckets.
  */
 #include "lib/wf_strmap.h"
+#include "lib/wf_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/wf_mem.h"
-
-static uint64_t wf__fnv(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static wf_strmap_ent **wf__link(const wf_strmap *m, const char *key, uint64_t h)
 {
@@ -31,7 +22,7 @@ static wf_strmap_ent **wf__link(const wf_strmap *m, const char *key, uint64_t h)
 
 void *wf_strmap_get(const wf_strmap *m, const char *key)
 {
-	wf_strmap_ent **l = wf__link(m, key, wf__fnv(key, strlen(key)));
+	wf_strmap_ent **l = wf__link(m, key, wf_fnv1a64(WF_FNV64_BASIS, key, strlen(key)));
 	return l && *l ? (*l)->val : NULL;
 }
 
@@ -54,7 +45,7 @@ void wf_strmap_add(wf_strmap *m, const char *key, void *val)
 	size_t len = strlen(key);
 	wf_strmap_ent *e = wf_xmalloc(sizeof *e + len + 1);
 	memcpy(e->key, key, len + 1);
-	e->hash = wf__fnv(key, len);
+	e->hash = wf_fnv1a64(WF_FNV64_BASIS, key, len);
 	e->val = val;
 	e->next = m->b[e->hash & (m->nb - 1)];
 	m->b[e->hash & (m->nb - 1)] = e;
@@ -63,7 +54,7 @@ void wf_strmap_add(wf_strmap *m, const char *key, void *val)
 
 void *wf_strmap_del(wf_strmap *m, const char *key)
 {
-	wf_strmap_ent **l = wf__link(m, key, wf__fnv(key, strlen(key)));
+	wf_strmap_ent **l = wf__link(m, key, wf_fnv1a64(WF_FNV64_BASIS, key, strlen(key)));
 	if (!l || !*l)
 		return NULL;
 	wf_strmap_ent *e = *l;

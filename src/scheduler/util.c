@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lib/wf_mem.h"
+#include "lib/wf_hash.h"
 #include "scheduler/sched_internal.h"
 
 /* ---- arena ---------------------------------------------------------------- */
@@ -93,12 +94,7 @@ void wf__sc_arena_free(wf__sc_arena *a)
 uint32_t wf__sc_hash(const void *p, size_t len)
 {
 	/* FNV-1a, then a final avalanche so that the low bits mix well. */
-	const unsigned char *c = p;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= c[i];
-		h *= 16777619u;
-	}
+	uint32_t h = wf_fnv1a32(WF_FNV32_BASIS, p, len);
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
 	h ^= h >> 13;
