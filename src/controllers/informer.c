@@ -211,11 +211,11 @@ static void wf__store(wf_informer *inf, const char *key, wf__item *old, const js
 	pthread_rwlock_unlock(&inf->rw);
 }
 
-static void wf__drop(wf_informer *inf, const char *key, wf__item *it)
+static void wf__drop(wf_informer *inf, wf__item *it)
 {
 	pthread_rwlock_wrlock(&inf->rw);
 	wf__unlink(inf, it);
-	wf__smap_del(&inf->items, key, NULL);
+	wf__smap_remove(&inf->items, it, NULL);
 	pthread_rwlock_unlock(&inf->rw);
 }
 
@@ -286,7 +286,7 @@ static void wf__upsert(wf_informer *inf, const json_t *obj)
 	} else {
 		/* Not wanted (or absurdly deep): out of the cache, as received. */
 		if (it)
-			wf__drop(inf, key, it);
+			wf__drop(inf, it);
 		if (old)
 			wf__notify_update(inf, old, obj);
 		else
@@ -311,7 +311,7 @@ static void wf__delete(wf_informer *inf, const json_t *obj)
 	} else if (rvn < 0 || it->rv < 0 || rvn >= it->rv) {
 		/* (Else an older version's deletion: the cache holds a newer one.) */
 		json_t *old = wf__decode(inf, it);
-		wf__drop(inf, key, it);
+		wf__drop(inf, it);
 		if (old)
 			wf__notify_del(inf, old);
 		json_decref(old);
@@ -349,29 +349,17 @@ static void wf__list_page(wf_informer *inf, const json_t *items)
 /* Delete what the list did not show; mark the informer synced. */
 static void wf__list_end(wf_informer *inf)
 {
-	char **gone = NULL;
-	size_t n = 0, cap = 0;
 	wf__smap_iter iter = {0};
 	wf__item *it;
 	while ((it = wf__smap_next(&inf->items, &iter))) {
 		if (it->gen == inf->gen)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			gone = wf_xrealloc(gone, cap * sizeof *gone);
-		}
-		gone[n++] = wf_xstrdup(wf__smap_key(it));
-	}
-	for (size_t i = 0; i < n; i++) {
-		it = wf__smap_get(&inf->items, gone[i]);
 		json_t *old = wf__decode(inf, it);
-		wf__drop(inf, gone[i], it);
+		wf__drop(inf, it);
 		if (old)
 			wf__notify_del(inf, old);
 		json_decref(old);
-		free(gone[i]);
 	}
-	free(gone);
 	pthread_mutex_lock(&inf->mu);
 	inf->synced = true;
 	pthread_mutex_unlock(&inf->mu);

@@ -485,54 +485,23 @@ static void wf__check_node(wf__nodelc *n, const json_t *cached, int64_t now)
  * attempts. */
 static void wf__forget(wf__nodelc *n, int64_t now)
 {
-	char **drop = NULL;
-	size_t ndrop = 0, cap = 0;
 	wf__smap_iter it = {0};
 	void *v;
-	while ((v = wf__smap_next(&n->seen, &it))) {
-		if (((wf__nseen *)v)->pass == n->pass)
-			continue;
-		if (ndrop == cap) {
-			cap = cap ? cap * 2 : 16;
-			drop = wf_xrealloc(drop, cap * sizeof *drop);
-		}
-		drop[ndrop++] = wf_xstrdup(wf__smap_key(v));
-	}
-	for (size_t i = 0; i < ndrop; i++)
-		wf__smap_del(&n->seen, drop[i], NULL);
-	size_t nseen = ndrop;
+	while ((v = wf__smap_next(&n->seen, &it)))
+		if (((wf__nseen *)v)->pass != n->pass)
+			wf__smap_remove(&n->seen, v, NULL);
 
 	pthread_mutex_lock(&n->mu);
 	it = (wf__smap_iter){0};
-	while ((v = wf__smap_next(&n->watch, &it))) {
-		if (((wf__nwatch *)v)->pass == n->pass)
-			continue;
-		if (ndrop == cap) {
-			cap = cap ? cap * 2 : 16;
-			drop = wf_xrealloc(drop, cap * sizeof *drop);
-		}
-		drop[ndrop++] = wf_xstrdup(wf__smap_key(v));
-	}
-	for (size_t i = nseen; i < ndrop; i++)
-		wf__smap_del(&n->watch, drop[i], NULL);
+	while ((v = wf__smap_next(&n->watch, &it)))
+		if (((wf__nwatch *)v)->pass != n->pass)
+			wf__smap_remove(&n->watch, v, NULL);
 	pthread_mutex_unlock(&n->mu);
-	size_t nwatch = ndrop;
 
 	it = (wf__smap_iter){0};
-	while ((v = wf__smap_next(&n->evicting, &it))) {
-		if (now - *(int64_t *)v <= 10 * WF__EVICT_RETRY_MS)
-			continue;
-		if (ndrop == cap) {
-			cap = cap ? cap * 2 : 16;
-			drop = wf_xrealloc(drop, cap * sizeof *drop);
-		}
-		drop[ndrop++] = wf_xstrdup(wf__smap_key(v));
-	}
-	for (size_t i = nwatch; i < ndrop; i++)
-		wf__smap_del(&n->evicting, drop[i], NULL);
-	for (size_t i = 0; i < ndrop; i++)
-		free(drop[i]);
-	free(drop);
+	while ((v = wf__smap_next(&n->evicting, &it)))
+		if (now - *(int64_t *)v > 10 * WF__EVICT_RETRY_MS)
+			wf__smap_remove(&n->evicting, v, NULL);
 }
 
 static void *wf__nodelc_main(void *arg)

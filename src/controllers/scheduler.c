@@ -538,25 +538,14 @@ static int wf__stream_list(wf__stream *st, wf_err *err)
 	} while (cont && !st->sc->c->stop);
 	free(cont);
 
-	size_t nstale = 0, cap = 0;
-	char **stale = NULL;
 	wf__smap_iter it = {0};
 	wf__seen *seen;
 	while ((seen = wf__smap_next(&st->seen, &it))) {
 		if (seen->gen == st->gen)
 			continue;
-		if (nstale == cap) {
-			cap = cap ? cap * 2 : 64;
-			stale = wf_xrealloc(stale, cap * sizeof *stale);
-		}
-		stale[nstale++] = wf_xstrdup(wf__smap_key(seen));
+		st->gone(st->sc, wf__smap_key(seen)); /* copies the key */
+		wf__smap_remove(&st->seen, seen, NULL);
 	}
-	for (size_t i = 0; i < nstale; i++) {
-		wf__smap_del(&st->seen, stale[i], NULL);
-		st->gone(st->sc, stale[i]);
-		free(stale[i]);
-	}
-	free(stale);
 	snprintf(st->rv, sizeof st->rv, "%s", first_rv);
 	st->synced = true;
 	return 0;
@@ -1198,8 +1187,6 @@ static void wf__check_timed_out(wf__schedctl *sc)
 {
 	if (!sc->timed_out.n)
 		return;
-	char **done = NULL;
-	size_t n = 0;
 	wf__smap_iter it = {0};
 	void *v;
 	while ((v = wf__smap_next(&sc->timed_out, &it))) {
@@ -1210,21 +1197,12 @@ static void wf__check_timed_out(wf__schedctl *sc)
 		bool placed = wf_sched_group_info_get(sc->s, ns, slash + 1, &gi) &&
 			      gi.min_member > 0 && !gi.pending && !gi.assumed &&
 			      gi.bound >= (size_t)gi.min_member;
-		free(ns);
 		if (placed) {
-			done = wf_xrealloc(done, (n + 1) * sizeof *done);
-			done[n++] = wf_xstrdup(key);
+			wf__dispatch(sc, wf__task_new(WF__T_GANG_PLACED, ns, slash + 1));
+			wf__smap_remove(&sc->timed_out, v, wf__msg_fini);
 		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		wf__smap_del(&sc->timed_out, done[i], wf__msg_fini);
-		const char *slash = strchr(done[i], '/');
-		char *ns = wf_xstrndup(done[i], (size_t)(slash - done[i]));
-		wf__dispatch(sc, wf__task_new(WF__T_GANG_PLACED, ns, slash + 1));
 		free(ns);
-		free(done[i]);
 	}
-	free(done);
 }
 
 static void *wf__loop_main(void *arg)

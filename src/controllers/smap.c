@@ -103,6 +103,19 @@ bool wf__smap_del(wf__smap *m, const char *key, void (*fini)(void *val))
 	return true;
 }
 
+void wf__smap_remove(wf__smap *m, void *val, void (*fini)(void *val))
+{
+	wf__sment *e = wf__smap_entry(val);
+	wf__sment **l = &m->b[e->hash & (m->nb - 1)];
+	while (*l != e)
+		l = &(*l)->next;
+	*l = e->next;
+	m->n--;
+	if (fini)
+		fini(e->val);
+	free(e);
+}
+
 const char *wf__smap_key(const void *val)
 {
 	return wf__smap_ekey(wf__smap_entry(val));

@@ -41,8 +41,10 @@ bool wf__smap_del(wf__smap *m, const char *key, void (*fini)(void *val));
 /* The key of a value area returned by this map (borrowed, lives as long as
  * the entry). */
 const char *wf__smap_key(const void *val);
+/* Remove the entry of a value area returned by this map (fini as for del). */
+void wf__smap_remove(wf__smap *m, void *val, void (*fini)(void *val));
 /* The next value area, or NULL at the end. The map must not change during
- * an iteration. */
+ * an iteration, except that the entry just returned may be removed. */
 void *wf__smap_next(const wf__smap *m, wf__smap_iter *it);
 /* Remove everything (fini as for del) and release the table; the map is
  * empty and reusable afterwards. */
