@@ -232,6 +232,66 @@ static BENCH_UNUSED bool node_ready(CURL *c, const char *node)
 	return ready;
 }
 
+/* ---- watch streams ----------------------------------------------------------------- */
+
+/* A watch response cut into lines (one event each). */
+typedef struct bench_watch {
+	char *data;
+	size_t len, cap;
+	void (*on_line)(const char *line);
+	volatile bool *stop;
+} bench_watch;
+
+static BENCH_UNUSED size_t bench_watch_data(char *p, size_t sz, size_t n, void *ud)
+{
+	bench_watch *w = ud;
+	size_t len = sz * n;
+	if (w->len + len + 1 > w->cap) {
+		w->cap = (w->len + len + 1) * 2;
+		w->data = realloc(w->data, w->cap);
+	}
+	memcpy(w->data + w->len, p, len);
+	w->len += len;
+	w->data[w->len] = '\0';
+	char *start = w->data, *nl;
+	while ((nl = memchr(start, '\n', w->len - (size_t)(start - w->data)))) {
+		*nl = '\0';
+		w->on_line(start);
+		start = nl + 1;
+	}
+	w->len -= (size_t)(start - w->data);
+	memmove(w->data, start, w->len);
+	return len;
+}
+
+static BENCH_UNUSED int bench_watch_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c,
+					     curl_off_t d)
+{
+	return *((bench_watch *)ud)->stop; /* non-zero aborts the transfer */
+}
+
+/* GETs the watch at url and hands each event line to on_line, until *stop
+ * is set (says so on stderr when the stream ends before that). */
+static BENCH_UNUSED void bench_watch_run(const char *url, void (*on_line)(const char *line),
+					 volatile bool *stop)
+{
+	CURL *c = curl_easy_init();
+	bench_watch w = {.on_line = on_line, .stop = stop};
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_watch_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, bench_watch_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
+	CURLcode rc = curl_easy_perform(c);
+	if (!*stop)
+		fprintf(stderr, "watch ended early: %s\n", curl_easy_strerror(rc));
+	curl_easy_cleanup(c);
+	free(w.data);
+}
+
 /* Starts `bin agent` for node with the given --gpus, data in g_dir/agent,
  * log g_dir/agent.log, sets g_agent, and waits up to tries * 20 ms for the
  * node to be Ready. The pods' runtime state (--run-dir) goes on a tmpfs

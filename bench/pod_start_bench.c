@@ -67,11 +67,6 @@ static int g_run;
 static int g_seen;
 static volatile bool g_stop_watch;
 
-typedef struct watch_buf {
-	char *data;
-	size_t len, cap;
-} watch_buf;
-
 static void on_event(const char *line)
 {
 	json_t *ev = json_loads(line, 0, NULL);
@@ -95,53 +90,13 @@ static void on_event(const char *line)
 	json_decref(ev);
 }
 
-static size_t on_watch(char *p, size_t sz, size_t n, void *ud)
-{
-	watch_buf *w = ud;
-	size_t len = sz * n;
-	if (w->len + len + 1 > w->cap) {
-		w->cap = (w->len + len + 1) * 2;
-		w->data = realloc(w->data, w->cap);
-	}
-	memcpy(w->data + w->len, p, len);
-	w->len += len;
-	w->data[w->len] = '\0';
-	char *start = w->data, *nl;
-	while ((nl = memchr(start, '\n', w->len - (size_t)(start - w->data)))) {
-		*nl = '\0';
-		on_event(start);
-		start = nl + 1;
-	}
-	w->len -= (size_t)(start - w->data);
-	memmove(w->data, start, w->len);
-	return len;
-}
-
-static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-	return g_stop_watch; /* non-zero aborts the transfer */
-}
-
 static void *watch_main(void *arg)
 {
 	const char *rv = arg;
 	char url[256];
 	snprintf(url, sizeof url, "%s/api/v1/namespaces/" NS "/pods?watch=true&resourceVersion=%s",
 		 g_base, rv);
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	watch_buf w = {0};
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_watch);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	CURLcode rc = curl_easy_perform(c);
-	if (!g_stop_watch)
-		fprintf(stderr, "watch ended early: %s\n", curl_easy_strerror(rc));
-	curl_easy_cleanup(c);
-	free(w.data);
+	bench_watch_run(url, on_event, &g_stop_watch);
 	return NULL;
 }
 
