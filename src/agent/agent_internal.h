@@ -22,7 +22,7 @@
 #include "agent/shim.h"
 #include "agent/status_writer.h"
 #include "lib/wf_mem.h"
-#include "lib/wf_strmap.h"
+#include "lib/wf_smap.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -92,14 +92,14 @@ typedef struct wf_agent {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool full_sync;	     /* sync every pod at the next pass (relist, start) */
-	wf_strmap dirty_uids; /* pods to sync at the next pass (values unused) */
+	wf_smap dirty_uids; /* pods to sync at the next pass (no values) */
 	char **wd_uid;	     /* inotify watch descriptor -> uid of its pod, or NULL */
 	size_t nwd;
 	volatile bool stop;
 	json_t *cache;	 /* uid -> pod object */
 	bool cache_synced; /* first list done: absent pods are really gone */
 	wf_pod_rt *rts;
-	wf_strmap rt_by_uid; /* uid -> wf_pod_rt in rts */
+	wf_smap rt_by_uid; /* uid -> wf_pod_rt * in rts */
 	wf_shim_spawner *spawner; /* NULL: shims are exec'd */
 	pid_t *shims;		  /* shims exec'd by this agent, not yet reaped */
 	size_t nshims;

@@ -139,8 +139,8 @@ void wf_agent_event(wf_agent *a, const json_t *pod, const char *type, const char
 
 void wf_agent_mark(wf_agent *a, const char *uid)
 {
-	if (!wf_strmap_get(&a->dirty_uids, uid))
-		wf_strmap_add(&a->dirty_uids, uid, a);
+	if (!wf_smap_get(&a->dirty_uids, uid))
+		wf_smap_add(&a->dirty_uids, uid, 0);
 	pthread_cond_signal(&a->cv);
 }
 
@@ -191,14 +191,15 @@ static void wf__rt_free(wf_pod_rt *r)
 
 static wf_pod_rt *wf__rt_find(wf_agent *a, const char *uid)
 {
-	return wf_strmap_get(&a->rt_by_uid, uid);
+	wf_pod_rt **r = wf_smap_get(&a->rt_by_uid, uid);
+	return r ? *r : NULL;
 }
 
 static void wf__rt_unlink(wf_agent *a, wf_pod_rt *r)
 {
 	for (size_t i = 0; i < r->nctrs; i++)
 		wf__unwatch(a, &r->ctrs[i]);
-	wf_strmap_del(&a->rt_by_uid, r->uid);
+	wf_smap_del(&a->rt_by_uid, r->uid, NULL);
 	for (wf_pod_rt **p = &a->rts; *p; p = &(*p)->next) {
 		if (*p == r) {
 			*p = r->next;
@@ -214,8 +215,8 @@ void wf_agent_rts_free(wf_agent *a)
 		wf__rt_unlink(a, r);
 		wf__rt_free(r);
 	}
-	wf_strmap_free(&a->rt_by_uid, NULL);
-	wf_strmap_free(&a->dirty_uids, NULL);
+	wf_smap_clear(&a->rt_by_uid, NULL);
+	wf_smap_clear(&a->dirty_uids, NULL);
 	for (size_t i = 0; i < a->nwd; i++)
 		free(a->wd_uid[i]);
 	free(a->wd_uid);
@@ -251,7 +252,7 @@ static wf_pod_rt *wf__rt_new(wf_agent *a, const json_t *pod)
 	wf_time_rfc3339(time(NULL), r->start_time);
 	r->next = a->rts;
 	a->rts = r;
-	wf_strmap_add(&a->rt_by_uid, r->uid, r);
+	*(wf_pod_rt **)wf_smap_add(&a->rt_by_uid, r->uid, sizeof r) = r;
 	return r;
 }
 
@@ -1060,7 +1061,7 @@ void *wf_agent_sync_main(void *arg)
 	pthread_mutex_lock(&a->mu);
 	while (!a->stop) {
 		int64_t now = wf_agent_now_ms();
-		wf_strmap marked = a->dirty_uids;
+		wf_smap marked = a->dirty_uids;
 		memset(&a->dirty_uids, 0, sizeof a->dirty_uids);
 		if (a->full_sync || now >= next_full) {
 			a->full_sync = false;
@@ -1079,16 +1080,17 @@ void *wf_agent_sync_main(void *arg)
 			}
 			next_full = now + wait_ms;
 		} else {
-			for (size_t b = 0; b < marked.nb; b++) {
-				for (wf_strmap_ent *e = marked.b[b]; e; e = e->next) {
-					wf__sync_uid(a, e->key);
-					wf_pod_rt *r = wf__rt_find(a, e->key);
-					int64_t w = r ? now + wf__wake_ms(a, r, now) : next_full;
-					next_full = w < next_full ? w : next_full;
-				}
+			wf_smap_iter it = {0};
+			void *v;
+			while ((v = wf_smap_next(&marked, &it))) {
+				const char *uid = wf_smap_key(v);
+				wf__sync_uid(a, uid);
+				wf_pod_rt *r = wf__rt_find(a, uid);
+				int64_t w = r ? now + wf__wake_ms(a, r, now) : next_full;
+				next_full = w < next_full ? w : next_full;
 			}
 		}
-		wf_strmap_free(&marked, NULL);
+		wf_smap_clear(&marked, NULL);
 		wf__reap_shims(a);
 		if (a->dirty_uids.n || a->full_sync || a->stop)
 			continue;

@@ -1,5 +1,5 @@
 /*
- * owner_index.c - the owner index of owner_index.h: a wf_strmap from owner
+ * owner_index.c - the owner index of owner_index.h: a wf_smap from owner
  * uid to the set of keys whose stored value names that uid in
  * metadata.ownerReferences.
  *
@@ -26,7 +26,7 @@
 #include "lib/wf_hash.h"
 
 #include "lib/wf_mem.h"
-#include "lib/wf_strmap.h"
+#include "lib/wf_smap.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -64,7 +64,7 @@ struct wf_owner_index {
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv;	   /* the applier waits for queued events */
 	pthread_cond_t applied_cv; /* lookups wait for `applied` */
-	wf_strmap owners;	   /* uid -> wf__keyset* */
+	wf_smap owners;		   /* uid -> wf__keyset (inline) */
 	size_t nrefs;
 	wf_store_event **queue;
 	size_t nqueue, capqueue;
@@ -133,11 +133,9 @@ static void wf__uids_free(wf__uids *u)
 
 static void wf__link(wf_owner_index *ix, const char *uid, const char *key, uint64_t h)
 {
-	wf__keyset *ks = wf_strmap_get(&ix->owners, uid);
-	if (!ks) {
-		ks = wf_xcalloc(1, sizeof *ks);
-		wf_strmap_add(&ix->owners, uid, ks);
-	}
+	wf__keyset *ks = wf_smap_get(&ix->owners, uid);
+	if (!ks)
+		ks = wf_smap_add(&ix->owners, uid, sizeof *ks);
 	if (ks->n == ks->cap) {
 		ks->cap = ks->cap ? ks->cap * 2 : 4;
 		ks->v = wf_xrealloc(ks->v, ks->cap * sizeof *ks->v);
@@ -152,12 +150,11 @@ static void wf__keyset_free(void *p)
 	for (size_t i = 0; i < ks->n; i++)
 		free(ks->v[i].key);
 	free(ks->v);
-	free(ks);
 }
 
 static void wf__unlink(wf_owner_index *ix, const char *uid, const char *key, uint64_t h)
 {
-	wf__keyset *ks = wf_strmap_get(&ix->owners, uid);
+	wf__keyset *ks = wf_smap_get(&ix->owners, uid);
 	if (!ks)
 		return;
 	for (size_t i = 0; i < ks->n; i++) {
@@ -169,7 +166,7 @@ static void wf__unlink(wf_owner_index *ix, const char *uid, const char *key, uin
 		}
 	}
 	if (!ks->n)
-		wf__keyset_free(wf_strmap_del(&ix->owners, uid));
+		wf_smap_remove(&ix->owners, ks, wf__keyset_free);
 }
 
 /* Move key from the uids it had (before) to the ones it has (after). */
@@ -195,7 +192,7 @@ static void wf__apply_diff(wf_owner_index *ix, const char *key, const wf__uids *
 
 static void wf__clear(wf_owner_index *ix)
 {
-	wf_strmap_free(&ix->owners, wf__keyset_free);
+	wf_smap_clear(&ix->owners, wf__keyset_free);
 	ix->nrefs = 0;
 	for (size_t i = 0; i < ix->nqueue; i++)
 		wf_store_event_unref(ix->queue[i]);
@@ -390,7 +387,7 @@ int wf_owner_index_lookup(wf_owner_index *ix, const char *uid, char ***keys_out,
 				  "owner index is at revision %lld, behind the store's %lld",
 				  (long long)applied, (long long)target);
 	}
-	const wf__keyset *ks = wf_strmap_get(&ix->owners, uid);
+	const wf__keyset *ks = wf_smap_get(&ix->owners, uid);
 	if (ks && ks->n) {
 		char **keys = wf_xmalloc(ks->n * sizeof *keys);
 		for (size_t i = 0; i < ks->n; i++)

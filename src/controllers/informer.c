@@ -16,7 +16,7 @@
  */
 #include "controllers/informer.h"
 #include "controllers/jpack.h"
-#include "controllers/smap.h"
+#include "lib/wf_smap.h"
 #include "lib/wf_mem.h"
 
 #include <pthread.h>
@@ -57,8 +57,8 @@ struct wf_informer {
 	int nhandlers;
 
 	pthread_rwlock_t rw;
-	wf__smap items;				 /* key -> wf__item */
-	wf__smap index[WF_INFORMER_MAX_INDEXES]; /* value -> wf__bucket */
+	wf_smap items;				 /* key -> wf__item */
+	wf_smap index[WF_INFORMER_MAX_INDEXES]; /* value -> wf__bucket */
 	uint32_t gen;
 
 	pthread_mutex_t mu;
@@ -157,9 +157,9 @@ static void wf__link(wf_informer *inf, wf__item *it, const json_t *obj)
 		wf__ilink *l = &it->link[i];
 		if (!v)
 			continue;
-		wf__bucket *b = wf__smap_get(&inf->index[i], v);
+		wf__bucket *b = wf_smap_get(&inf->index[i], v);
 		if (!b)
-			b = wf__smap_add(&inf->index[i], v, sizeof *b);
+			b = wf_smap_add(&inf->index[i], v, sizeof *b);
 		l->b = b;
 		l->prev = b->tail;
 		if (b->tail)
@@ -187,7 +187,7 @@ static void wf__unlink(wf_informer *inf, wf__item *it)
 		else
 			b->tail = l->prev;
 		if (--b->n == 0)
-			wf__smap_del(&inf->index[i], wf__smap_key(b), NULL);
+			wf_smap_del(&inf->index[i], wf_smap_key(b), NULL);
 	}
 }
 
@@ -200,9 +200,9 @@ static void wf__store(wf_informer *inf, const char *key, wf__item *old, const js
 	pthread_rwlock_wrlock(&inf->rw);
 	if (old) {
 		wf__unlink(inf, old);
-		wf__smap_del(&inf->items, key, NULL);
+		wf_smap_del(&inf->items, key, NULL);
 	}
-	wf__item *it = wf__smap_add(&inf->items, key, sizeof(wf__item) + links + len);
+	wf__item *it = wf_smap_add(&inf->items, key, sizeof(wf__item) + links + len);
 	it->rv = rv;
 	it->gen = inf->gen;
 	it->len = (uint32_t)len;
@@ -215,7 +215,7 @@ static void wf__drop(wf_informer *inf, wf__item *it)
 {
 	pthread_rwlock_wrlock(&inf->rw);
 	wf__unlink(inf, it);
-	wf__smap_remove(&inf->items, it, NULL);
+	wf_smap_remove(&inf->items, it, NULL);
 	pthread_rwlock_unlock(&inf->rw);
 }
 
@@ -261,7 +261,7 @@ static void wf__upsert(wf_informer *inf, const json_t *obj)
 		return;
 	const char *rv = wf__rv(obj);
 	int64_t rvn = wf__rv_num(rv);
-	wf__item *it = wf__smap_get(&inf->items, key);
+	wf__item *it = wf_smap_get(&inf->items, key);
 	if (it && wf__not_newer(inf, it, rv, rvn)) {
 		it->gen = inf->gen; /* an older or the same version (a resumed watch) */
 		free(key);
@@ -303,7 +303,7 @@ static void wf__delete(wf_informer *inf, const json_t *obj)
 	char *key = wf_informer_key(obj);
 	if (!key)
 		return;
-	wf__item *it = wf__smap_get(&inf->items, key);
+	wf__item *it = wf_smap_get(&inf->items, key);
 	int64_t rvn = wf__rv_num(wf__rv(obj));
 	if (!it) {
 		if (inf->filter && !inf->filter(obj))
@@ -349,9 +349,9 @@ static void wf__list_page(wf_informer *inf, const json_t *items)
 /* Delete what the list did not show; mark the informer synced. */
 static void wf__list_end(wf_informer *inf)
 {
-	wf__smap_iter iter = {0};
+	wf_smap_iter iter = {0};
 	wf__item *it;
-	while ((it = wf__smap_next(&inf->items, &iter))) {
+	while ((it = wf_smap_next(&inf->items, &iter))) {
 		if (it->gen == inf->gen)
 			continue;
 		json_t *old = wf__decode(inf, it);
@@ -379,7 +379,7 @@ json_t *wf_informer_get(wf_informer *inf, const char *key)
 	if (!key)
 		return NULL;
 	pthread_rwlock_rdlock(&inf->rw);
-	wf__item *it = wf__smap_get(&inf->items, key);
+	wf__item *it = wf_smap_get(&inf->items, key);
 	json_t *o = it ? wf__decode(inf, it) : NULL;
 	pthread_rwlock_unlock(&inf->rw);
 	return o;
@@ -399,9 +399,9 @@ json_t *wf_informer_list(wf_informer *inf)
 {
 	json_t *arr = json_array();
 	pthread_rwlock_rdlock(&inf->rw);
-	wf__smap_iter iter = {0};
+	wf_smap_iter iter = {0};
 	wf__item *it;
-	while ((it = wf__smap_next(&inf->items, &iter))) {
+	while ((it = wf_smap_next(&inf->items, &iter))) {
 		json_t *o = wf__decode(inf, it);
 		if (o)
 			json_array_append_new(arr, o);
@@ -415,10 +415,10 @@ char **wf_informer_keys(wf_informer *inf, size_t *n)
 	pthread_rwlock_rdlock(&inf->rw);
 	size_t cnt = inf->items.n, i = 0;
 	char **keys = cnt ? wf_xcalloc(cnt, sizeof *keys) : NULL;
-	wf__smap_iter iter = {0};
+	wf_smap_iter iter = {0};
 	wf__item *it;
-	while (i < cnt && (it = wf__smap_next(&inf->items, &iter)))
-		keys[i++] = wf_xstrdup(wf__smap_key(it));
+	while (i < cnt && (it = wf_smap_next(&inf->items, &iter)))
+		keys[i++] = wf_xstrdup(wf_smap_key(it));
 	pthread_rwlock_unlock(&inf->rw);
 	*n = i;
 	return keys;
@@ -437,7 +437,7 @@ json_t *wf_informer_by_index(wf_informer *inf, int idx, const char *value)
 	if (idx < 0 || idx >= inf->nindex || !value)
 		return arr;
 	pthread_rwlock_rdlock(&inf->rw);
-	wf__bucket *b = wf__smap_get(&inf->index[idx], value);
+	wf__bucket *b = wf_smap_get(&inf->index[idx], value);
 	for (wf__item *it = b ? b->head : NULL; it; it = it->link[idx].next) {
 		json_t *o = wf__decode(inf, it);
 		if (o)
@@ -656,9 +656,9 @@ void wf_informer_free(wf_informer *inf)
 	wf_informer_stop(inf);
 	if (inf->started)
 		pthread_join(inf->thread, NULL);
-	wf__smap_clear(&inf->items, NULL);
+	wf_smap_clear(&inf->items, NULL);
 	for (int i = 0; i < inf->nindex; i++)
-		wf__smap_clear(&inf->index[i], NULL);
+		wf_smap_clear(&inf->index[i], NULL);
 	pthread_cond_destroy(&inf->cond);
 	pthread_mutex_destroy(&inf->mu);
 	pthread_rwlock_destroy(&inf->rw);

@@ -31,7 +31,7 @@
  */
 #include "controllers/controllers_internal.h"
 #include "lib/wf_hash.h"
-#include "controllers/smap.h"
+#include "lib/wf_smap.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
 
@@ -66,10 +66,10 @@ struct wf__nodelc {
 	pthread_t thread;
 	bool started;
 	uint32_t pass;
-	wf__smap seen;	   /* node -> wf__nseen */
-	wf__smap evicting; /* pod uid -> int64_t ms of the last eviction attempt */
+	wf_smap seen;	   /* node -> wf__nseen */
+	wf_smap evicting; /* pod uid -> int64_t ms of the last eviction attempt */
 	pthread_mutex_t mu;
-	wf__smap watch; /* node -> wf__nwatch; with mu */
+	wf_smap watch; /* node -> wf__nwatch; with mu */
 };
 
 static uint64_t wf__hash(const char *s)
@@ -254,11 +254,11 @@ static void wf__evict(wf__nodelc *n, const json_t *pod, const char *node)
 	if (!ns || !name || !uid)
 		return;
 	int64_t now = wf__ctl_now_ms();
-	int64_t *last = wf__smap_get(&n->evicting, uid);
+	int64_t *last = wf_smap_get(&n->evicting, uid);
 	if (last && now - *last < WF__EVICT_RETRY_MS)
 		return;
 	if (!last)
-		last = wf__smap_add(&n->evicting, uid, sizeof *last);
+		last = wf_smap_add(&n->evicting, uid, sizeof *last);
 	*last = now;
 	char *path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
 	const char *phase = wf__str(json_object_get(pod, "status"), "phase");
@@ -393,10 +393,10 @@ static void wf__evict_pods(wf__nodelc *n, const json_t *node, const char *key, w
 	if (!name || !taint || wf_time_parse_rfc3339(wf__str(taint, "timeAdded"), &added) < 0)
 		return; /* once our taint is on the node */
 	pthread_mutex_lock(&n->mu);
-	wf__nwatch *w = wf__smap_get(&n->watch, name);
+	wf__nwatch *w = wf_smap_get(&n->watch, name);
 	bool dirty = !w || w->dirty;
 	if (!w)
-		w = wf__smap_add(&n->watch, name, sizeof *w);
+		w = wf_smap_add(&n->watch, name, sizeof *w);
 	w->dirty = false;
 	w->pass = n->pass;
 	pthread_mutex_unlock(&n->mu);
@@ -417,7 +417,7 @@ static void wf__pod_touched(wf__nodelc *n, const json_t *pod)
 	if (!node || !node[0])
 		return;
 	pthread_mutex_lock(&n->mu);
-	wf__nwatch *w = n->watch.n ? wf__smap_get(&n->watch, node) : NULL;
+	wf__nwatch *w = n->watch.n ? wf_smap_get(&n->watch, node) : NULL;
 	if (w)
 		w->dirty = true;
 	pthread_mutex_unlock(&n->mu);
@@ -445,9 +445,9 @@ static void wf__check_node(wf__nodelc *n, const json_t *cached, int64_t now)
 	uint64_t renew = wf__hash(wf__str(json_object_get(lease, "spec"), "renewTime"));
 	uint64_t hb = wf__hash(wf__str(ready, "lastHeartbeatTime"));
 	json_decref(lease);
-	wf__nseen *seen = wf__smap_get(&n->seen, name);
+	wf__nseen *seen = wf_smap_get(&n->seen, name);
 	if (!seen) {
-		seen = wf__smap_add(&n->seen, name, sizeof *seen);
+		seen = wf_smap_add(&n->seen, name, sizeof *seen);
 		seen->probe = now;
 	} else if (seen->renew_h != renew || seen->hb_h != hb) {
 		seen->probe = now;
@@ -485,23 +485,23 @@ static void wf__check_node(wf__nodelc *n, const json_t *cached, int64_t now)
  * attempts. */
 static void wf__forget(wf__nodelc *n, int64_t now)
 {
-	wf__smap_iter it = {0};
+	wf_smap_iter it = {0};
 	void *v;
-	while ((v = wf__smap_next(&n->seen, &it)))
+	while ((v = wf_smap_next(&n->seen, &it)))
 		if (((wf__nseen *)v)->pass != n->pass)
-			wf__smap_remove(&n->seen, v, NULL);
+			wf_smap_remove(&n->seen, v, NULL);
 
 	pthread_mutex_lock(&n->mu);
-	it = (wf__smap_iter){0};
-	while ((v = wf__smap_next(&n->watch, &it)))
+	it = (wf_smap_iter){0};
+	while ((v = wf_smap_next(&n->watch, &it)))
 		if (((wf__nwatch *)v)->pass != n->pass)
-			wf__smap_remove(&n->watch, v, NULL);
+			wf_smap_remove(&n->watch, v, NULL);
 	pthread_mutex_unlock(&n->mu);
 
-	it = (wf__smap_iter){0};
-	while ((v = wf__smap_next(&n->evicting, &it)))
+	it = (wf_smap_iter){0};
+	while ((v = wf_smap_next(&n->evicting, &it)))
 		if (now - *(int64_t *)v > 10 * WF__EVICT_RETRY_MS)
-			wf__smap_remove(&n->evicting, v, NULL);
+			wf_smap_remove(&n->evicting, v, NULL);
 }
 
 static void *wf__nodelc_main(void *arg)
@@ -570,9 +570,9 @@ void wf__nodelc_free(wf_controllers *c)
 	wf__nodelc *n = c->nodelc;
 	if (!n)
 		return;
-	wf__smap_clear(&n->seen, NULL);
-	wf__smap_clear(&n->evicting, NULL);
-	wf__smap_clear(&n->watch, NULL);
+	wf_smap_clear(&n->seen, NULL);
+	wf_smap_clear(&n->evicting, NULL);
+	wf_smap_clear(&n->watch, NULL);
 	pthread_mutex_destroy(&n->mu);
 	free(n);
 	c->nodelc = NULL;

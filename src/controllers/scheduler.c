@@ -41,7 +41,7 @@
  */
 #include "controllers/controllers_internal.h"
 #include "lib/wf_hash.h"
-#include "controllers/smap.h"
+#include "lib/wf_smap.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
 #include "scheduler/convert.h"
@@ -263,7 +263,7 @@ typedef struct wf__stream {
 	uint64_t (*fp)(const json_t *obj);
 	void (*changed)(wf__schedctl *sc, json_t *obj);
 	void (*gone)(wf__schedctl *sc, const char *key);
-	wf__smap seen; /* key -> wf__seen; the stream's thread only */
+	wf_smap seen; /* key -> wf__seen; the stream's thread only */
 	uint32_t gen;
 	char rv[64];
 	bool relist;
@@ -295,8 +295,8 @@ struct wf__schedctl {
 
 	pthread_t loop;
 	bool loop_started;
-	wf__smap meta;	    /* loop: "ns/name" of pending pods -> wf__podmeta */
-	wf__smap timed_out; /* loop: "ns/name" of groups that timed out -> char *message */
+	wf_smap meta;	    /* loop: "ns/name" of pending pods -> wf__podmeta */
+	wf_smap timed_out; /* loop: "ns/name" of groups that timed out -> char *message */
 
 	wf__worker workers[WF__WORKERS];
 	atomic_long ntasks; /* queued or running in the workers */
@@ -449,7 +449,7 @@ static void wf__stream_item(wf__stream *st, json_t *obj)
 	if (!key)
 		return;
 	int64_t rv = wf__rv_of(obj);
-	wf__seen *s = wf__smap_get(&st->seen, key);
+	wf__seen *s = wf_smap_get(&st->seen, key);
 	if (s && rv && rv <= s->rv) {
 		s->gen = st->gen; /* an older or the same version (a resumed watch) */
 		free(key);
@@ -458,7 +458,7 @@ static void wf__stream_item(wf__stream *st, json_t *obj)
 	uint64_t fp = st->fp(obj);
 	bool changed = !s || s->fp != fp;
 	if (!s)
-		s = wf__smap_add(&st->seen, key, sizeof *s);
+		s = wf_smap_add(&st->seen, key, sizeof *s);
 	s->fp = fp;
 	s->rv = rv;
 	s->gen = st->gen;
@@ -472,7 +472,7 @@ static void wf__stream_gone(wf__stream *st, const json_t *obj)
 	char *key = wf_informer_key(obj);
 	if (!key)
 		return;
-	if (wf__smap_del(&st->seen, key, NULL))
+	if (wf_smap_del(&st->seen, key, NULL))
 		st->gone(st->sc, key);
 	free(key);
 }
@@ -538,13 +538,13 @@ static int wf__stream_list(wf__stream *st, wf_err *err)
 	} while (cont && !st->sc->c->stop);
 	free(cont);
 
-	wf__smap_iter it = {0};
+	wf_smap_iter it = {0};
 	wf__seen *seen;
-	while ((seen = wf__smap_next(&st->seen, &it))) {
+	while ((seen = wf_smap_next(&st->seen, &it))) {
 		if (seen->gen == st->gen)
 			continue;
-		st->gone(st->sc, wf__smap_key(seen)); /* copies the key */
-		wf__smap_remove(&st->seen, seen, NULL);
+		st->gone(st->sc, wf_smap_key(seen)); /* copies the key */
+		wf_smap_remove(&st->seen, seen, NULL);
 	}
 	snprintf(st->rv, sizeof st->rv, "%s", first_rv);
 	st->synced = true;
@@ -1017,7 +1017,7 @@ static void wf__msg_fini(void *p)
 static wf__podmeta *wf__meta(wf__schedctl *sc, const char *ns, const char *name)
 {
 	char *key = wf_xasprintf("%s/%s", ns, name);
-	wf__podmeta *m = wf__smap_get(&sc->meta, key);
+	wf__podmeta *m = wf_smap_get(&sc->meta, key);
 	free(key);
 	return m;
 }
@@ -1025,7 +1025,7 @@ static wf__podmeta *wf__meta(wf__schedctl *sc, const char *ns, const char *name)
 static void wf__meta_forget(wf__schedctl *sc, const char *ns, const char *name)
 {
 	char *key = wf_xasprintf("%s/%s", ns, name);
-	wf__smap_del(&sc->meta, key, wf__meta_fini);
+	wf_smap_del(&sc->meta, key, wf__meta_fini);
 	free(key);
 }
 
@@ -1057,13 +1057,13 @@ static void wf__apply_pod(wf__schedctl *sc, const wf__delta *d)
 	char *key = wf_xasprintf("%s/%s", spec->ns, spec->name);
 	if (spec->terminal || spec->bound) {
 		/* Nothing more to write about it: no record (memory per pod). */
-		wf__smap_del(&sc->meta, key, wf__meta_fini);
+		wf_smap_del(&sc->meta, key, wf__meta_fini);
 		free(key);
 		return;
 	}
-	wf__podmeta *m = wf__smap_get(&sc->meta, key);
+	wf__podmeta *m = wf_smap_get(&sc->meta, key);
 	if (!m) {
-		m = wf__smap_add(&sc->meta, key, sizeof *m);
+		m = wf_smap_add(&sc->meta, key, sizeof *m);
 		/* After a restart: what the pod already shows counts as written. */
 		m->msg = d->cond_msg ? wf_xstrdup(d->cond_msg) : NULL;
 	} else if (strcmp(m->uid, d->uid)) {
@@ -1098,7 +1098,7 @@ static void wf__apply(wf__schedctl *sc, wf__delta *d, int64_t now)
 	case WF__D_GROUP_GONE:
 		wf_sched_group_remove(sc->s, d->ns, d->name, NULL);
 		key = wf_xasprintf("%s/%s", d->ns, d->name);
-		wf__smap_del(&sc->timed_out, key, wf__msg_fini);
+		wf_smap_del(&sc->timed_out, key, wf__msg_fini);
 		free(key);
 		break;
 	case WF__D_BOUND:
@@ -1163,11 +1163,11 @@ static void wf__decide(wf__schedctl *sc, const wf_sched_decision *dec)
 		 * when its message changes. */
 		const char *msg = dec->message ? dec->message : "pod group not scheduled in time";
 		char *key = wf_xasprintf("%s/%s", dec->ns, dec->name);
-		char **last = wf__smap_get(&sc->timed_out, key);
+		char **last = wf_smap_get(&sc->timed_out, key);
 		bool same = last && !strcmp(*last, msg);
 		if (!same) {
 			if (!last)
-				last = wf__smap_add(&sc->timed_out, key, sizeof *last);
+				last = wf_smap_add(&sc->timed_out, key, sizeof *last);
 			free(*last);
 			*last = wf_xstrdup(msg);
 		}
@@ -1187,10 +1187,10 @@ static void wf__check_timed_out(wf__schedctl *sc)
 {
 	if (!sc->timed_out.n)
 		return;
-	wf__smap_iter it = {0};
+	wf_smap_iter it = {0};
 	void *v;
-	while ((v = wf__smap_next(&sc->timed_out, &it))) {
-		const char *key = wf__smap_key(v);
+	while ((v = wf_smap_next(&sc->timed_out, &it))) {
+		const char *key = wf_smap_key(v);
 		const char *slash = strchr(key, '/');
 		char *ns = wf_xstrndup(key, (size_t)(slash - key));
 		wf_sched_group_info gi;
@@ -1199,7 +1199,7 @@ static void wf__check_timed_out(wf__schedctl *sc)
 			      gi.bound >= (size_t)gi.min_member;
 		if (placed) {
 			wf__dispatch(sc, wf__task_new(WF__T_GANG_PLACED, ns, slash + 1));
-			wf__smap_remove(&sc->timed_out, v, wf__msg_fini);
+			wf_smap_remove(&sc->timed_out, v, wf__msg_fini);
 		}
 		free(ns);
 	}
@@ -1315,10 +1315,10 @@ void wf__sched_stop(wf_controllers *c)
 		sc->dhead = d->next;
 		wf__delta_free(d);
 	}
-	wf__smap_clear(&sc->nodes.seen, NULL);
-	wf__smap_clear(&sc->pods.seen, NULL);
-	wf__smap_clear(&sc->meta, wf__meta_fini);
-	wf__smap_clear(&sc->timed_out, wf__msg_fini);
+	wf_smap_clear(&sc->nodes.seen, NULL);
+	wf_smap_clear(&sc->pods.seen, NULL);
+	wf_smap_clear(&sc->meta, wf__meta_fini);
+	wf_smap_clear(&sc->timed_out, wf__msg_fini);
 	wf_sched_free(sc->s);
 	pthread_cond_destroy(&sc->econd);
 	pthread_mutex_destroy(&sc->emu);

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "controllers/jpack.h"
-#include "controllers/smap.h"
+#include "lib/wf_smap.h"
 #include "lib/wf_mem.h"
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -332,32 +332,32 @@ static void val_fini(void *p)
 
 static void test_smap(void **state)
 {
-	wf__smap m = {0};
-	assert_null(wf__smap_get(&m, "x"));
-	assert_null(wf__smap_get(&m, NULL));
-	assert_false(wf__smap_del(&m, "x", NULL));
-	assert_false(wf__smap_del(&m, NULL, NULL));
-	wf__smap_iter it = {0};
-	assert_null(wf__smap_next(&m, &it));
+	wf_smap m = {0};
+	assert_null(wf_smap_get(&m, "x"));
+	assert_null(wf_smap_get(&m, NULL));
+	assert_false(wf_smap_del(&m, "x", NULL));
+	assert_false(wf_smap_del(&m, NULL, NULL));
+	wf_smap_iter it = {0};
+	assert_null(wf_smap_next(&m, &it));
 
 	enum { N = 20000 };
 	for (int i = 0; i < N; i++) {
 		char k[32];
 		snprintf(k, sizeof k, "ns/pod-%d", i);
-		val *v = wf__smap_add(&m, k, sizeof *v);
+		val *v = wf_smap_add(&m, k, sizeof *v);
 		assert_int_equal((uintptr_t)v % 8, 0);
 		assert_int_equal(v->n, 0);
 		assert_null(v->owned);
 		v->n = i;
 		v->owned = wf_xstrdup(k);
-		assert_string_equal(wf__smap_key(v), k);
+		assert_string_equal(wf_smap_key(v), k);
 	}
 	assert_int_equal(m.n, N);
 	/* Values stayed put while the table grew. */
 	for (int i = 0; i < N; i++) {
 		char k[32];
 		snprintf(k, sizeof k, "ns/pod-%d", i);
-		val *v = wf__smap_get(&m, k);
+		val *v = wf_smap_get(&m, k);
 		assert_non_null(v);
 		assert_int_equal(v->n, i);
 		assert_string_equal(v->owned, k);
@@ -366,18 +366,18 @@ static void test_smap(void **state)
 	for (int i = 0; i < N; i += 2) {
 		char k[32];
 		snprintf(k, sizeof k, "ns/pod-%d", i);
-		assert_true(wf__smap_del(&m, k, val_fini));
-		assert_false(wf__smap_del(&m, k, val_fini));
+		assert_true(wf_smap_del(&m, k, val_fini));
+		assert_false(wf_smap_del(&m, k, val_fini));
 	}
 	assert_int_equal(fini_calls, N / 2);
 	assert_int_equal(m.n, N / 2);
 	size_t seen = 0;
 	int64_t sum = 0;
-	it = (wf__smap_iter){0};
+	it = (wf_smap_iter){0};
 	val *v;
-	while ((v = wf__smap_next(&m, &it))) {
+	while ((v = wf_smap_next(&m, &it))) {
 		assert_int_equal(v->n % 2, 1);
-		assert_string_equal(wf__smap_key(v), v->owned);
+		assert_string_equal(wf_smap_key(v), v->owned);
 		seen++;
 		sum += v->n;
 	}
@@ -387,11 +387,11 @@ static void test_smap(void **state)
 	 * every value whose n is 1 mod 4, in one pass. */
 	fini_calls = 0;
 	seen = 0;
-	it = (wf__smap_iter){0};
-	while ((v = wf__smap_next(&m, &it))) {
+	it = (wf_smap_iter){0};
+	while ((v = wf_smap_next(&m, &it))) {
 		seen++;
 		if (v->n % 4 == 1)
-			wf__smap_remove(&m, v, val_fini);
+			wf_smap_remove(&m, v, val_fini);
 	}
 	assert_int_equal(seen, N / 2);
 	assert_int_equal(fini_calls, N / 4);
@@ -399,31 +399,31 @@ static void test_smap(void **state)
 	for (int i = 1; i < N; i += 2) {
 		char k[32];
 		snprintf(k, sizeof k, "ns/pod-%d", i);
-		val *g = wf__smap_get(&m, k);
+		val *g = wf_smap_get(&m, k);
 		if (i % 4 == 1)
 			assert_null(g);
 		else
 			assert_true(g && g->n == i);
 	}
 	/* Zero-sized values and odd sizes. */
-	void *z = wf__smap_add(&m, "", 0);
+	void *z = wf_smap_add(&m, "", 0);
 	assert_non_null(z);
-	assert_string_equal(wf__smap_key(z), "");
-	unsigned char *odd = wf__smap_add(&m, "odd", 3);
+	assert_string_equal(wf_smap_key(z), "");
+	unsigned char *odd = wf_smap_add(&m, "odd", 3);
 	odd[0] = odd[1] = odd[2] = 0xff;
-	assert_string_equal(wf__smap_key(odd), "odd");
-	assert_true(wf__smap_del(&m, "", NULL));
-	assert_true(wf__smap_del(&m, "odd", NULL));
+	assert_string_equal(wf_smap_key(odd), "odd");
+	assert_true(wf_smap_del(&m, "", NULL));
+	assert_true(wf_smap_del(&m, "odd", NULL));
 	fini_calls = 0;
-	wf__smap_clear(&m, val_fini);
+	wf_smap_clear(&m, val_fini);
 	assert_int_equal(fini_calls, N / 4);
 	assert_int_equal(m.n, 0);
-	assert_null(wf__smap_get(&m, "ns/pod-1"));
+	assert_null(wf_smap_get(&m, "ns/pod-1"));
 	/* Reusable after clear. */
-	v = wf__smap_add(&m, "again", sizeof *v);
+	v = wf_smap_add(&m, "again", sizeof *v);
 	v->n = 7;
-	assert_int_equal(((val *)wf__smap_get(&m, "again"))->n, 7);
-	wf__smap_clear(&m, NULL);
+	assert_int_equal(((val *)wf_smap_get(&m, "again"))->n, 7);
+	wf_smap_clear(&m, NULL);
 }
 
 int main(void)

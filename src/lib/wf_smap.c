@@ -1,64 +1,64 @@
 /*
- * smap.c - string-keyed hash map with inline values (see smap.h).
+ * wf_smap.c - string-keyed hash map with inline values (see wf_smap.h).
  *
  * An entry is one allocation: link, hash, value size, the value area
  * (rounded up to 8 bytes) and the NUL-terminated key after it, so the key
  * of a value area is found from the value's address alone. Chaining, FNV-1a
  * hashes, the table doubles when it holds as many entries as buckets.
  */
-#include "controllers/smap.h"
+#include "lib/wf_smap.h"
 #include "lib/wf_hash.h"
 #include "lib/wf_mem.h"
 
 #include <string.h>
 
-struct wf__sment {
-	wf__sment *next;
+struct wf_smap_ent {
+	wf_smap_ent *next;
 	uint32_t hash;
 	uint32_t vsize; /* rounded up to 8 */
 	uint64_t val[]; /* vsize bytes, then the key */
 };
 
-static uint32_t wf__smap_hash(const char *s, size_t n)
+static uint32_t wf__hash(const char *s, size_t n)
 {
 	uint32_t h = wf_fnv1a32(WF_FNV32_BASIS, s, n);
 	return h ^ (h >> 15);
 }
 
-static wf__sment *wf__smap_entry(const void *val)
+static wf_smap_ent *wf__entry(const void *val)
 {
-	return (wf__sment *)((char *)(uintptr_t)val - offsetof(wf__sment, val));
+	return (wf_smap_ent *)((char *)(uintptr_t)val - offsetof(wf_smap_ent, val));
 }
 
-static char *wf__smap_ekey(wf__sment *e)
+static char *wf__ekey(wf_smap_ent *e)
 {
 	return (char *)e->val + e->vsize;
 }
 
-static wf__sment **wf__smap_link(const wf__smap *m, const char *key, uint32_t h)
+static wf_smap_ent **wf__link(const wf_smap *m, const char *key, uint32_t h)
 {
 	if (!m->nb)
 		return NULL;
-	wf__sment **l = &m->b[h & (m->nb - 1)];
-	while (*l && ((*l)->hash != h || strcmp(wf__smap_ekey(*l), key)))
+	wf_smap_ent **l = &m->b[h & (m->nb - 1)];
+	while (*l && ((*l)->hash != h || strcmp(wf__ekey(*l), key)))
 		l = &(*l)->next;
 	return l;
 }
 
-void *wf__smap_get(const wf__smap *m, const char *key)
+void *wf_smap_get(const wf_smap *m, const char *key)
 {
 	if (!key)
 		return NULL;
-	wf__sment **l = wf__smap_link(m, key, wf__smap_hash(key, strlen(key)));
+	wf_smap_ent **l = wf__link(m, key, wf__hash(key, strlen(key)));
 	return l && *l ? (*l)->val : NULL;
 }
 
-static void wf__smap_grow(wf__smap *m)
+static void wf__grow(wf_smap *m)
 {
 	size_t nb = m->nb ? m->nb * 2 : 16;
-	wf__sment **b = wf_xcalloc(nb, sizeof *b);
+	wf_smap_ent **b = wf_xcalloc(nb, sizeof *b);
 	for (size_t i = 0; i < m->nb; i++) {
-		for (wf__sment *e = m->b[i], *next; e; e = next) {
+		for (wf_smap_ent *e = m->b[i], *next; e; e = next) {
 			next = e->next;
 			e->next = b[e->hash & (nb - 1)];
 			b[e->hash & (nb - 1)] = e;
@@ -69,32 +69,32 @@ static void wf__smap_grow(wf__smap *m)
 	m->nb = nb;
 }
 
-void *wf__smap_add(wf__smap *m, const char *key, size_t vsize)
+void *wf_smap_add(wf_smap *m, const char *key, size_t vsize)
 {
 	if (m->n >= m->nb)
-		wf__smap_grow(m);
+		wf__grow(m);
 	size_t klen = strlen(key);
 	size_t vs = (vsize + 7) & ~(size_t)7;
-	wf__sment *e = wf_xmalloc(sizeof *e + vs + klen + 1);
-	e->hash = wf__smap_hash(key, klen);
+	wf_smap_ent *e = wf_xmalloc(sizeof *e + vs + klen + 1);
+	e->hash = wf__hash(key, klen);
 	e->vsize = (uint32_t)vs;
 	memset(e->val, 0, vs);
-	memcpy(wf__smap_ekey(e), key, klen + 1);
-	wf__sment **head = &m->b[e->hash & (m->nb - 1)];
+	memcpy(wf__ekey(e), key, klen + 1);
+	wf_smap_ent **head = &m->b[e->hash & (m->nb - 1)];
 	e->next = *head;
 	*head = e;
 	m->n++;
 	return e->val;
 }
 
-bool wf__smap_del(wf__smap *m, const char *key, void (*fini)(void *val))
+bool wf_smap_del(wf_smap *m, const char *key, void (*fini)(void *val))
 {
 	if (!key)
 		return false;
-	wf__sment **l = wf__smap_link(m, key, wf__smap_hash(key, strlen(key)));
+	wf_smap_ent **l = wf__link(m, key, wf__hash(key, strlen(key)));
 	if (!l || !*l)
 		return false;
-	wf__sment *e = *l;
+	wf_smap_ent *e = *l;
 	*l = e->next;
 	m->n--;
 	if (fini)
@@ -103,10 +103,10 @@ bool wf__smap_del(wf__smap *m, const char *key, void (*fini)(void *val))
 	return true;
 }
 
-void wf__smap_remove(wf__smap *m, void *val, void (*fini)(void *val))
+void wf_smap_remove(wf_smap *m, void *val, void (*fini)(void *val))
 {
-	wf__sment *e = wf__smap_entry(val);
-	wf__sment **l = &m->b[e->hash & (m->nb - 1)];
+	wf_smap_ent *e = wf__entry(val);
+	wf_smap_ent **l = &m->b[e->hash & (m->nb - 1)];
 	while (*l != e)
 		l = &(*l)->next;
 	*l = e->next;
@@ -116,27 +116,27 @@ void wf__smap_remove(wf__smap *m, void *val, void (*fini)(void *val))
 	free(e);
 }
 
-const char *wf__smap_key(const void *val)
+const char *wf_smap_key(const void *val)
 {
-	return wf__smap_ekey(wf__smap_entry(val));
+	return wf__ekey(wf__entry(val));
 }
 
-void *wf__smap_next(const wf__smap *m, wf__smap_iter *it)
+void *wf_smap_next(const wf_smap *m, wf_smap_iter *it)
 {
 	while (!it->next) {
 		if (it->bucket >= m->nb)
 			return NULL;
 		it->next = m->b[it->bucket++];
 	}
-	wf__sment *e = it->next;
+	wf_smap_ent *e = it->next;
 	it->next = e->next;
 	return e->val;
 }
 
-void wf__smap_clear(wf__smap *m, void (*fini)(void *val))
+void wf_smap_clear(wf_smap *m, void (*fini)(void *val))
 {
 	for (size_t i = 0; i < m->nb; i++) {
-		for (wf__sment *e = m->b[i], *next; e; e = next) {
+		for (wf_smap_ent *e = m->b[i], *next; e; e = next) {
 			next = e->next;
 			if (fini)
 				fini(e->val);
