@@ -764,6 +764,17 @@ static char *wf__pod_path(const char *ns, const char *name, const char *sub)
 			    sub ? sub : "");
 }
 
+/* PATCH the task's pod's status with patch (reference stolen). */
+static int wf__patch_status(wf__schedctl *sc, const wf__task *t, json_t *patch,
+			    const char *content_type, wf_err *err)
+{
+	char *path = wf__pod_path(t->ns, t->name, "status");
+	int rc = wf__ctl_request(sc->c, "PATCH", path, patch, content_type, NULL, err);
+	free(path);
+	json_decref(patch);
+	return rc;
+}
+
 static void wf__do_bind(wf__schedctl *sc, wf__task *t)
 {
 	json_t *b =
@@ -798,12 +809,8 @@ static void wf__do_unsched(wf__schedctl *sc, wf__task *t)
 	if (t->transition)
 		json_object_set_new(cond, "lastTransitionTime", json_string(ts));
 	json_t *patch = json_pack("{s:{s:[o]}}", "status", "conditions", cond);
-	char *path = wf__pod_path(t->ns, t->name, "status");
 	wf_err err = {0};
-	int rc = wf__ctl_request(sc->c, "PATCH", path, patch,
-				 "application/strategic-merge-patch+json", NULL, &err);
-	free(path);
-	json_decref(patch);
+	int rc = wf__patch_status(sc, t, patch, "application/strategic-merge-patch+json", &err);
 	if (rc == -WF_ENOENT)
 		return;
 	if (rc < 0)
@@ -814,15 +821,11 @@ static void wf__do_unsched(wf__schedctl *sc, wf__task *t)
 static void wf__do_nominate(wf__schedctl *sc, wf__task *t)
 {
 	json_t *patch = json_pack("{s:{s:s}}", "status", "nominatedNodeName", t->node);
-	char *path = wf__pod_path(t->ns, t->name, "status");
 	wf_err err = {0};
-	int rc = wf__ctl_request(sc->c, "PATCH", path, patch, "application/merge-patch+json", NULL,
-				 &err);
+	int rc = wf__patch_status(sc, t, patch, "application/merge-patch+json", &err);
 	if (rc < 0 && rc != -WF_ENOENT)
 		wf__ctl_log("scheduler: nominating %s for %s/%s: %s", t->node, t->ns, t->name,
 			    err.msg);
-	free(path);
-	json_decref(patch);
 }
 
 /* Evict a preemption victim: mark why, then delete it gracefully (its own
@@ -850,18 +853,14 @@ static void wf__do_evict(wf__schedctl *sc, wf__task *t)
 		      "DisruptionTarget", "status", "True", "reason", "PreemptionByScheduler",
 		      "message", WF__COMPONENT ": preempting to accommodate a higher priority pod",
 		      "lastTransitionTime", ts);
-	char *path = wf__pod_path(t->ns, t->name, "status");
 	wf_err err = {0};
-	int rc = wf__ctl_request(sc->c, "PATCH", path, patch,
-				 "application/strategic-merge-patch+json", NULL, &err);
-	free(path);
-	json_decref(patch);
+	int rc = wf__patch_status(sc, t, patch, "application/strategic-merge-patch+json", &err);
 	if (rc == -WF_ENOENT)
 		return;
 	json_t *opts = json_pack("{s:s,s:s}", "apiVersion", "v1", "kind", "DeleteOptions");
 	if (t->uid[0])
 		json_object_set_new(opts, "preconditions", json_pack("{s:s}", "uid", t->uid));
-	path = wf__pod_path(t->ns, t->name, NULL);
+	char *path = wf__pod_path(t->ns, t->name, NULL);
 	rc = wf__ctl_request(sc->c, "DELETE", path, opts, NULL, NULL, &err);
 	free(path);
 	json_decref(opts);
