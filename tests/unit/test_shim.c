@@ -896,6 +896,28 @@ static void test_read_state_files(void **state)
 	wf_buf_free(&b);
 }
 
+/* The spawner refuses empty and oversized paths, starts nothing for them,
+ * and still starts shims afterwards. */
+static void test_spawner_refuses_bad_requests(void **state)
+{
+	(void)state;
+	pid_t pid = -7;
+	wf_err err = {0};
+	assert_int_equal(wf_shim_spawner_spawn(g_sp, "", g_log, &pid, &err), -WF_EINVAL);
+	assert_int_equal(wf_shim_spawner_spawn(g_sp, g_ctr, "", &pid, &err), -WF_EINVAL);
+	char *huge = malloc(9000);
+	memset(huge, 'd', 8999);
+	huge[8999] = '\0';
+	assert_int_equal(wf_shim_spawner_spawn(g_sp, huge, g_log, &pid, &err), -WF_EINVAL);
+	free(huge);
+	assert_int_equal(pid, -7);
+	assert_int_not_equal(access(g_ctr, F_OK), 0); /* nothing was started there */
+	wf_shim_state st;
+	pid_t shim = launch(json_pack("{s:[s], s:s}", "command", "/bin/true", "log", g_log));
+	wait_exit(shim, &st);
+	assert_int_equal(st.exit_code, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "shim"))
@@ -925,6 +947,10 @@ int main(int argc, char **argv)
 	int failed = cmocka_run_group_tests_name("exec", tests, NULL, NULL);
 	g_sp = sp;
 	failed += cmocka_run_group_tests_name("spawner", tests, NULL, NULL);
+	const struct CMUnitTest spawner_only[] = {
+	    cmocka_unit_test_setup_teardown(test_spawner_refuses_bad_requests, setup, teardown),
+	};
+	failed += cmocka_run_group_tests_name("spawner only", spawner_only, NULL, NULL);
 	wf_shim_spawner_stop(sp);
 	return failed;
 }
