@@ -9,6 +9,9 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -W
 INC     := -Isrc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
+# Bind every symbol at start: the agent forks a shim per container, and a
+# forked shim would otherwise resolve its library calls again, each time.
+BIN_LDFLAGS := -Wl,-z,now
 
 LIB_SRC := $(wildcard src/lib/*.c src/store/*.c src/registry/*.c src/api/*.c src/client/*.c src/agent/*.c src/controllers/*.c src/scheduler/*.c)
 MAIN_SRC := src/main.c
@@ -40,7 +43,7 @@ $(REL)/libwharf.a: $(REL_OBJ)
 	ar rcs $@ $^
 
 $(REL)/wharf: $(REL)/src/main.o $(REL)/libwharf.a
-	$(CC) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(BIN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(SAN)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -51,7 +54,7 @@ $(SAN)/libwharf.a: $(SAN_OBJ)
 	ar rcs $@ $^
 
 $(SAN)/wharf: $(SAN)/src/main.o $(SAN)/libwharf.a
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(SAN_FLAGS) $(BIN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(SAN)/tests/%: tests/unit/%.c $(SAN)/libwharf.a
 	@mkdir -p $(dir $@)

@@ -363,6 +363,36 @@ static BENCH_UNUSED void stop_all(void)
 	remove_tmp_dir();
 }
 
+/* Machine-wide CPU time from /proc/stat, in seconds summed over CPUs:
+ * busy (user, nice, system, irq, softirq), idle (idle, iowait) and steal
+ * (taken by the hypervisor). cpu_since gives the difference to a start. */
+typedef struct cpu_times {
+	double busy, idle, steal;
+} cpu_times;
+
+static BENCH_UNUSED cpu_times cpu_now(void)
+{
+	cpu_times t = {0};
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			&v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		double hz = (double)sysconf(_SC_CLK_TCK);
+		t.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
+		t.idle = (double)(v[3] + v[4]) / hz;
+		t.steal = (double)v[7] / hz;
+	}
+	if (f)
+		fclose(f);
+	return t;
+}
+
+static BENCH_UNUSED cpu_times cpu_since(cpu_times a)
+{
+	cpu_times b = cpu_now();
+	return (cpu_times){b.busy - a.busy, b.idle - a.idle, b.steal - a.steal};
+}
+
 /* VmRSS of pid in KiB, -1 when unknown. */
 static BENCH_UNUSED long rss_kib(pid_t pid)
 {

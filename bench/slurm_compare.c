@@ -298,6 +298,7 @@ static bool resubmit_one(CURL *c, const char *ns, bool bound)
 typedef struct run_result {
 	double submit_s, done_s;
 	int done, failed;
+	cpu_times cpu; /* the whole machine's, over the run */
 } run_result;
 
 typedef struct creator {
@@ -315,9 +316,9 @@ static void *creator_main(void *arg)
 	return NULL;
 }
 
-static run_result finish_run(pthread_t w, double t0, double submitted)
+static run_result finish_run(pthread_t w, double t0, cpu_times c0, double submitted)
 {
-	run_result r = {.submit_s = submitted - t0, .done_s = now_s() - t0};
+	run_result r = {.submit_s = submitted - t0, .done_s = now_s() - t0, .cpu = cpu_since(c0)};
 	pthread_mutex_lock(&g_mu);
 	r.done = g_done;
 	r.failed = g_failed;
@@ -332,6 +333,7 @@ static run_result run_scheduler(int n)
 	pthread_t w = begin_run(ns, n);
 	creator crs[CREATORS];
 	pthread_t th[CREATORS];
+	cpu_times c0 = cpu_now();
 	double t0 = now_s(), deadline = t0 + g_timeout_s;
 	for (int k = 0; k < CREATORS; k++) {
 		crs[k] =
@@ -346,7 +348,7 @@ static run_result run_scheduler(int n)
 		while (resubmit_one(c, ns, false))
 			;
 	curl_easy_cleanup(c);
-	return finish_run(w, t0, submitted);
+	return finish_run(w, t0, c0, submitted);
 }
 
 static run_result run_paced(int n)
@@ -354,6 +356,7 @@ static run_result run_paced(int n)
 	const char *ns = "bench-paced";
 	pthread_t w = begin_run(ns, n);
 	CURL *c = new_handle_t(30);
+	cpu_times c0 = cpu_now();
 	double t0 = now_s(), deadline = t0 + g_timeout_s, submitted = t0;
 	int next = 0, created = 0, events = 0, done = 0;
 	while (done < n && now_s() < deadline) {
@@ -372,7 +375,7 @@ static run_result run_paced(int n)
 		done = wait_change(n, 50, &events);
 	}
 	curl_easy_cleanup(c);
-	return finish_run(w, t0, submitted);
+	return finish_run(w, t0, c0, submitted);
 }
 
 static void print_run(const char *label, int n, run_result r)
@@ -381,6 +384,9 @@ static void print_run(const char *label, int n, run_result r)
 	       "attempts rejected and resubmitted %d\n",
 	       label, r.done, n, r.done_s, r.submit_s, r.done_s > 0 ? r.done / r.done_s : 0.0,
 	       r.failed);
+	printf("  machine CPU over the run: busy %.1f s (%.1f ms a job), idle %.1f s, "
+	       "steal %.1f s\n",
+	       r.cpu.busy, r.done ? 1000 * r.cpu.busy / r.done : 0.0, r.cpu.idle, r.cpu.steal);
 	if (r.failed)
 		printf("  first failure: %s\n", g_first_failure);
 	fflush(stdout);

@@ -657,9 +657,10 @@ static void wf__made_done(wf__made *m, bool undo)
 }
 
 /* mkdir -p dir/group, below dir (itself created when missing, never
- * recorded); on v2 each inner level delegates cpu and memory. */
+ * recorded); on v2 each inner level delegates cpu and memory. *leaf_made
+ * is cleared when dir/group was there already. */
 static int wf__mkdirs(const wf_cgroups *cg, const char *dir, const char *group, wf__made *made,
-		      char *failed, size_t flen)
+		      bool *leaf_made, char *failed, size_t flen)
 {
 	char path[PATH_MAX];
 	int r = wf__mkdir(dir);
@@ -685,6 +686,8 @@ static int wf__mkdirs(const wf_cgroups *cg, const char *dir, const char *group, 
 		r = wf__mkdir(path);
 		if (r == 0)
 			wf__made_add(made, path);
+		else if (r == -EEXIST && group[i] == '\0')
+			*leaf_made = false;
 		else if (r != -EEXIST) {
 			snprintf(failed, flen, "%s", path);
 			return r;
@@ -719,18 +722,24 @@ static bool wf__exists(const char *dir, const char *group, const char *file)
 	return wf__path(path, sizeof(path), dir, group, file) && access(path, F_OK) == 0;
 }
 
+/* Limits on v1. A group just made already has the kernel's defaults (a
+ * 100 ms period, no quota, no memory limit): `fresh` skips writing them. */
 static int wf__limits_v1(const wf_cgroups *cg, const char *group, int64_t quota, int64_t mem,
-			 char *failed, size_t flen)
+			 bool fresh, char *failed, size_t flen)
 {
 	char v[32];
 	const char *cdir = cg->dirs[cg->cpu], *mdir = cg->dirs[cg->memory];
-	snprintf(v, sizeof(v), "%d", WF__CG_PERIOD_US);
-	int r = wf__set(cdir, group, "cpu.cfs_period_us", v, failed, flen);
-	if (r < 0)
-		return r;
-	snprintf(v, sizeof(v), "%lld", quota ? (long long)quota : -1LL);
-	if ((r = wf__set(cdir, group, "cpu.cfs_quota_us", v, failed, flen)) < 0)
-		return r;
+	int r;
+	if (!fresh || quota) {
+		snprintf(v, sizeof(v), "%d", WF__CG_PERIOD_US);
+		if ((r = wf__set(cdir, group, "cpu.cfs_period_us", v, failed, flen)) < 0)
+			return r;
+		snprintf(v, sizeof(v), "%lld", quota ? (long long)quota : -1LL);
+		if ((r = wf__set(cdir, group, "cpu.cfs_quota_us", v, failed, flen)) < 0)
+			return r;
+	}
+	if (fresh && !mem)
+		return 0;
 
 	/* memsw (memory + swap) may never be below the memory limit: lowering
 	 * goes memory first, raising memsw first; try the one, then the other. */
@@ -792,10 +801,11 @@ int wf_cgroup_create(wf_cgroups *cg, const char *group, const wf_cgroup_limits *
 	wf__made made = {0};
 	char failed[PATH_MAX + 64] = "";
 	int r = 0;
+	bool fresh = true;
 	for (int i = 0; i < cg->ndirs && r == 0; i++)
-		r = wf__mkdirs(cg, cg->dirs[i], group, &made, failed, sizeof(failed));
+		r = wf__mkdirs(cg, cg->dirs[i], group, &made, &fresh, failed, sizeof(failed));
 	if (r == 0 && cg->mode == WF_CGROUP_V1)
-		r = wf__limits_v1(cg, group, quota, mem, failed, sizeof(failed));
+		r = wf__limits_v1(cg, group, quota, mem, fresh, failed, sizeof(failed));
 	else if (r == 0)
 		r = wf__limits_v2(cg, group, quota, mem, failed, sizeof(failed));
 	wf__made_done(&made, r < 0);

@@ -5,7 +5,8 @@
  *
  * Shim life: detach (setsid) -> read spec.json -> open the
  * pipes, block the signals it handles (read via a signalfd) ->
- * fork the container -> learn over a close-on-exec pipe whether exec
+ * vfork the container (as posix_spawn does) -> learn over a close-on-exec
+ * pipe whether exec
  * succeeded (the child writes {stage, errno} there when a step fails) ->
  * write state.json -> poll the pipes and the signalfd until the container
  * exits -> kill what is left of its process group -> drain the pipes ->
@@ -21,8 +22,9 @@
  *     the pgid cannot have been reused.
  *   - Every fd the shim opens is O_CLOEXEC; the child closes all but
  *     0/1/2 and the status pipe before exec.
- *   - Between fork and exec the child only makes async-signal-safe calls
- *     (wf_cgroup_enter is one by contract).
+ *   - Between vfork and exec the child shares the shim's memory: it only
+ *     makes async-signal-safe calls (wf_cgroup_enter is one by contract),
+ *     writes nothing but its own stack frames, and leaves by exec or _exit.
  */
 #include "agent/shim.h"
 
@@ -370,7 +372,7 @@ static void wf__start_error_msg(const wf__child_err *ce, const wf__spec *s, char
 }
 
 /* ------------------------------------------------------------------ */
-/* The container process (between fork and exec)                     */
+/* The container process (between vfork and exec)                     */
 
 static void wf__child_fail(int fd, int stage, int e, int code)
 {
@@ -492,6 +494,26 @@ static void wf__child(const wf__spec *s, const wf_cgroups *cg, int devnull, int 
 	wf__close_from(3, errfd - 1);
 	wf__close_from(errfd + 1, INT_MAX);
 	wf__exec_path(s, errfd);
+}
+
+/* Start the container process with vfork, as posix_spawn does: nothing of
+ * the shim's address space is copied, and the shim waits until the child
+ * has exec'd or left. Every signal is blocked across it so that no handler
+ * of the shim runs in the child; the child resets them and unblocks before
+ * exec. The child never returns from here. */
+static pid_t wf__spawn_child(const wf__spec *s, const wf_cgroups *cg, int devnull, int out_w,
+			     int err_w, int errfd)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid_t pid = vfork();
+	if (pid == 0)
+		wf__child(s, cg, devnull, out_w, err_w, errfd);
+	int e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return pid;
 }
 
 /* ------------------------------------------------------------------ */
@@ -719,14 +741,12 @@ static int wf__shim_run(int dfd)
 		cg = wf_cgroups_detect(s.cg_root, why, sizeof(why));
 	}
 
-	pid_t pid = fork();
+	pid_t pid = wf__spawn_child(&s, cg, devnull, out_p[1], err_p[1], st_p[1]);
 	if (pid < 0) {
-		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
+		snprintf(msg, sizeof(msg), "vfork: %s", strerror(errno));
 		rc = wf__write_exit(dfd, 128, 0, "StartError", msg) < 0;
 		goto out;
 	}
-	if (pid == 0)
-		wf__child(&s, cg, devnull, out_p[1], err_p[1], st_p[1]);
 
 	close(out_p[1]);
 	close(err_p[1]);

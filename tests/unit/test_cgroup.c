@@ -375,6 +375,29 @@ static void test_real_detect(void **state)
 	assert_true(existsf("%s", a));
 }
 
+/* A group made without limits is left at the kernel's defaults (nothing is
+ * written to it) and those are: no quota, no memory limit. */
+static void test_real_create_unlimited(void **state)
+{
+	NEED_REAL();
+	char g[128], mem[PATH_MAX], cpu[PATH_MAX], buf[256];
+	gname(g, sizeof(g), "pod-free/c1");
+	wf_err err = {0};
+	assert_int_equal(wf_cgroup_create(real, g, NULL, &err), 0);
+	real_path("memory", g, mem, sizeof(mem));
+	real_path("cpu", g, cpu, sizeof(cpu));
+	if (wf_cgroups_mode(real) == WF_CGROUP_V1) {
+		assert_string_equal(slurpf(buf, sizeof(buf), "%s/cpu.cfs_quota_us", cpu), "-1\n");
+		assert_int_equal(num(slurpf(buf, sizeof(buf), "%s/cpu.cfs_period_us", cpu)),
+				 100000);
+		assert_true(num(slurpf(buf, sizeof(buf), "%s/memory.limit_in_bytes", mem)) >
+			    (1ull << 60));
+	} else {
+		assert_string_equal(slurpf(buf, sizeof(buf), "%s/cpu.max", cpu), "max 100000\n");
+		assert_string_equal(slurpf(buf, sizeof(buf), "%s/memory.max", mem), "max\n");
+	}
+}
+
 static void test_real_create_limits(void **state)
 {
 	NEED_REAL();
@@ -1302,6 +1325,7 @@ int main(void)
 	};
 	const struct CMUnitTest live[] = {
 	    cmocka_unit_test_teardown(test_real_detect, real_teardown),
+	    cmocka_unit_test_teardown(test_real_create_unlimited, real_teardown),
 	    cmocka_unit_test_teardown(test_real_create_limits, real_teardown),
 	    cmocka_unit_test_teardown(test_real_create_rollback, real_teardown),
 	    cmocka_unit_test_teardown(test_real_enter, real_teardown),
