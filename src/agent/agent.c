@@ -22,7 +22,7 @@
 #define WF_HEARTBEAT_S 10
 #define WF_LEASE_DURATION_S 40
 #define WF__REQUEST_QUEUE_MAX 10000 /* Events and patches waiting; more are dropped */
-#define WF__STATUS_WORKERS 4
+#define WF__STATUS_WORKERS 16
 
 int64_t wf_agent_now_ms(void)
 {

@@ -72,6 +72,7 @@ typedef struct wf_pod_rt {
 	bool sigkilled;
 	int64_t kill_deadline_ms;
 	char *last_status; /* JSON text of the status last queued for writing */
+	json_t *meta_patch; /* metadata to write with the next status (GPU annotation) */
 	bool status_acked; /* the API server accepted last_status */
 	int64_t start_ms;
 	char start_time[40];

@@ -186,6 +186,7 @@ static void wf__rt_free(wf_pod_rt *r)
 	free(r->ctrs);
 	json_decref(r->pod);
 	free(r->last_status);
+	json_decref(r->meta_patch);
 	free(r);
 }
 
@@ -417,9 +418,10 @@ static bool wf__admit(wf_agent *a, wf_pod_rt *r)
 	}
 	if (json_object_size(assign)) {
 		char *text = json_dumps(assign, JSON_COMPACT | JSON_SORT_KEYS);
-		json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+		/* Written with the pod's first status (wf__post_status). */
+		json_decref(r->meta_patch);
+		r->meta_patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
 					  WF_GPU_ANNOTATION, text);
-		wf_status_writer_put_meta(a->statuses, r->ns, r->name, r->uid, patch);
 		/* pod.json must carry it: adoption takes the devices from there. */
 		json_t *md = json_object_get(r->pod, "metadata");
 		json_t *ann = json_object_get(md, "annotations");
@@ -831,7 +833,11 @@ static bool wf__post_status(wf_agent *a, wf_pod_rt *r)
 	json_array_append_new(conds, wf__cond("PodScheduled", true, NULL, old_conds));
 	json_object_set_new(st, "conditions", conds);
 	char *text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *meta = r->meta_patch;
+	r->meta_patch = NULL;
 	if (r->last_status && !strcmp(text, r->last_status)) {
+		if (meta)
+			wf_status_writer_put(a->statuses, r->ns, r->name, r->uid, NULL, meta);
 		free(text);
 		json_decref(st);
 		return r->status_acked;
@@ -841,7 +847,7 @@ static bool wf__post_status(wf_agent *a, wf_pod_rt *r)
 	free(r->last_status);
 	r->last_status = text;
 	r->status_acked = false;
-	wf_status_writer_put(a->statuses, r->ns, r->name, r->uid, text);
+	wf_status_writer_put(a->statuses, r->ns, r->name, r->uid, text, meta);
 	return false;
 }
 

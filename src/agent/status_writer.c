@@ -2,10 +2,11 @@
  * status_writer.c - per-worker FIFOs of pod status writes (see
  * status_writer.h).
  *
- * Each worker owns a FIFO and a mutex. put replaces the status of a status
- * write of the same uid still waiting in that FIFO (so a pod's order is
- * kept and at most one status write per pod waits); otherwise it appends. A worker takes
- * the head, sends it without its lock held, then reports through `done`.
+ * Each worker owns a FIFO and a mutex. put merges into the write of the
+ * same uid still waiting in that FIFO (its status replaced, metadata patches
+ * merged), so a pod's order is kept and at most one write per pod waits;
+ * otherwise it appends. A worker takes the head, sends it without its lock
+ * held, then reports through `done`.
  */
 #include "agent/status_writer.h"
 #include "lib/wf_hash.h"
@@ -21,8 +22,8 @@
 typedef struct wf__write {
 	struct wf__write *next;
 	char *path, *uid;
-	char *status; /* a status write: the status as JSON text */
-	json_t *meta; /* else a metadata patch */
+	char *status; /* the status as JSON text, or NULL */
+	json_t *meta; /* a patch of metadata ({"metadata": {...}}), or NULL */
 } wf__write;
 
 typedef struct wf__worker {
@@ -51,24 +52,21 @@ static void wf__write_free(wf__write *x)
 	free(x);
 }
 
+/* One PATCH of pods/status: the metadata patch, if any, and the status. */
 static void wf__send(wf_status_writer *w, wf__write *x)
 {
 	long code = 0;
-	if (x->meta) {
-		wf_client_do(w->client, "PATCH", x->path, x->meta, "application/merge-patch+json",
-			     &code, NULL, NULL);
-		return;
-	}
-	json_t *st = json_loads(x->status, 0, NULL);
-	bool ok = false;
-	if (st) {
-		json_t *patch = json_pack("{s:o}", "status", st);
-		int rc = wf_client_do(w->client, "PATCH", x->path, patch,
-				      "application/merge-patch+json", &code, NULL, NULL);
-		json_decref(patch);
-		ok = rc == 0 && code == 200;
-	}
-	w->done(w->ctx, x->uid, x->status, ok);
+	json_t *body = x->meta ? json_deep_copy(x->meta) : json_object();
+	json_t *st = x->status ? json_loads(x->status, 0, NULL) : NULL;
+	if (st)
+		json_object_set_new(body, "status", st);
+	int rc = -1;
+	if (st || !x->status)
+		rc = wf_client_do(w->client, "PATCH", x->path, body, "application/merge-patch+json",
+				  &code, NULL, NULL);
+	json_decref(body);
+	if (x->status)
+		w->done(w->ctx, x->uid, x->status, rc == 0 && code == 200);
 }
 
 static void *wf__worker_main(void *arg)
@@ -130,36 +128,29 @@ static void wf__append(wf__worker *k, wf__write *x)
 }
 
 void wf_status_writer_put(wf_status_writer *w, const char *ns, const char *name, const char *uid,
-			  const char *status)
+			  const char *status, json_t *meta)
 {
 	wf__worker *k = wf__worker_of(w, uid);
 	pthread_mutex_lock(&k->mu);
-	for (wf__write *x = k->head; x; x = x->next) {
-		if (x->status && !strcmp(x->uid, uid)) {
-			free(x->status);
-			x->status = wf_xstrdup(status);
-			pthread_mutex_unlock(&k->mu);
-			return;
-		}
+	wf__write *x = k->head;
+	while (x && strcmp(x->uid, uid))
+		x = x->next;
+	if (!x) {
+		x = wf_xcalloc(1, sizeof *x);
+		x->path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
+		x->uid = wf_xstrdup(uid);
+		wf__append(k, x);
 	}
-	wf__write *x = wf_xcalloc(1, sizeof *x);
-	x->path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
-	x->uid = wf_xstrdup(uid);
-	x->status = wf_xstrdup(status);
-	wf__append(k, x);
-	pthread_mutex_unlock(&k->mu);
-}
-
-void wf_status_writer_put_meta(wf_status_writer *w, const char *ns, const char *name,
-			       const char *uid, json_t *patch)
-{
-	wf__worker *k = wf__worker_of(w, uid);
-	wf__write *x = wf_xcalloc(1, sizeof *x);
-	x->path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
-	x->uid = wf_xstrdup(uid);
-	x->meta = patch;
-	pthread_mutex_lock(&k->mu);
-	wf__append(k, x);
+	if (status) {
+		free(x->status);
+		x->status = wf_xstrdup(status);
+	}
+	if (meta && x->meta) {
+		json_object_update_recursive(x->meta, meta);
+		json_decref(meta);
+	} else if (meta) {
+		x->meta = meta;
+	}
 	pthread_mutex_unlock(&k->mu);
 }
 

@@ -4,12 +4,13 @@
  * server.
  *
  * Each pod's writes go to one worker (chosen by a hash of its uid) and are
- * sent in the order put; a status write still waiting is replaced by a
- * newer one for the same pod, since only the latest status matters. Every
- * status write ends with a call of `done` on the worker thread, with no
- * lock of the writer held: ok is true when the server answered 200.
- * Metadata patches (the GPU assignment annotation) share the pod's order,
- * so they reach the server before any status put after them.
+ * sent in the order put; a write still waiting takes a newer one for the
+ * same pod in (its status replaced, since only the latest status matters;
+ * metadata patches merged). Every write carrying a status ends with a call
+ * of `done` on the worker thread, with no lock of the writer held: ok is
+ * true when the server answered 200. Metadata (the GPU assignment
+ * annotation) goes in the same PATCH of pods/status as the status written
+ * with it, or before any status put after it.
  */
 #ifndef WF_STATUS_WRITER_H
 #define WF_STATUS_WRITER_H
@@ -27,14 +28,13 @@ typedef void (*wf_status_done_fn)(void *ctx, const char *uid, const char *status
  * client (borrowed, thread-safe, must outlive the writer). */
 wf_status_writer *wf_status_writer_new(wf_client *client, int workers, wf_status_done_fn done,
 				       void *ctx);
-/* Queue a merge patch {"status": <status>} of pod ns/name (uid): status is
- * the status object as JSON text. Strings are copied. */
+/* Queue a merge patch of pods/status of ns/name (uid): {"status": status}
+ * when status (the status object as JSON text, copied) is not NULL, plus
+ * meta (a patch such as {"metadata": {"annotations": ...}}, reference
+ * stolen) when not NULL; the Pod status strategy takes labels and
+ * annotations along. A write of the pod still waiting takes both in. */
 void wf_status_writer_put(wf_status_writer *w, const char *ns, const char *name, const char *uid,
-			  const char *status);
-/* Queue a merge patch of pod ns/name itself (body's reference stolen);
- * no report. */
-void wf_status_writer_put_meta(wf_status_writer *w, const char *ns, const char *name,
-			       const char *uid, json_t *patch);
+			  const char *status, json_t *meta);
 /* Send what is queued, stop the workers and free. NULL is a no-op. */
 void wf_status_writer_free(wf_status_writer *w);
 

@@ -393,6 +393,18 @@ static wf__upd_result wf__update(wf_req *r, const wf_kind *k, const char *key, j
 			json_object_set(next, "status", st);
 		else
 			json_object_del(next, "status");
+		if (k->status_sets_labels) {
+			json_t *nmd = json_object_get(neu, "metadata");
+			json_t *md = wf_json_obj_ensure(next, "metadata");
+			static const char *const taken[] = {"labels", "annotations"};
+			for (size_t i = 0; i < 2; i++) {
+				json_t *v = json_object_get(nmd, taken[i]);
+				if (v)
+					json_object_set(md, taken[i], v);
+				else
+					json_object_del(md, taken[i]);
+			}
+		}
 	} else {
 		next = json_deep_copy(neu);
 		if (k->has_status) {

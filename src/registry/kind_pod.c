@@ -508,6 +508,7 @@ const wf_kind wf_kind_pod = {
 	.namespaced = true,
 	.in_all_category = true,
 	.has_status = true,
+	.status_sets_labels = true,
 	.extra_subresources = {"binding", "log"},
 	.name_rule = WF_NAME_SUBDOMAIN,
 	.fields = wf__pod_fields,

@@ -57,6 +57,10 @@ struct wf_kind {
 	bool namespaced;
 	bool in_all_category; /* appears in `kubectl get all` */
 	bool has_status;      /* has a status subresource */
+	/* Writes through /status also change labels and annotations, as the
+	 * Pod status strategy of Kubernetes allows (it resets only the spec,
+	 * deletionTimestamp and ownerReferences); other kinds take only status. */
+	bool status_sets_labels;
 	const char *extra_subresources[4]; /* "binding", "log" */
 	wf_name_rule name_rule;
 	bool create_on_update; /* PUT of a missing object creates it */

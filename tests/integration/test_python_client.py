@@ -244,6 +244,19 @@ def test_patch_configmap_merge(core, seeded):
     assert cm.data == {"a": "1"}
 
 
+def test_job_status_takes_no_labels(core, batch):
+    """Only Pods let /status change labels; a Job's status write keeps its own."""
+    body = {"metadata": {"name": "st-job", "labels": {"a": "1"}},
+            "spec": {"suspend": True, "template": {"spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "c", "image": "busybox", "command": ["true"]}]}}}}
+    batch.create_namespaced_job(NS, body)
+    got = batch.patch_namespaced_job_status("st-job", NS, {
+        "metadata": {"labels": {"a": "2"}}, "status": {"active": 0}})
+    assert got.metadata.labels["a"] == "1"
+    batch.delete_namespaced_job("st-job", NS, propagation_policy="Background")
+
+
 def test_job_create_read_delete(core, batch):
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train"},
            "spec": {"parallelism": 2, "completions": 4, "backoffLimit": 1,
@@ -389,7 +402,19 @@ def test_status_subresource(core):
         "status": {"phase": "Running", "podIP": "10.1.2.3"},
         "spec": {"nodeName": "ignored-through-status"}})
     assert patched.status.phase == "Running" and patched.status.pod_ip == "10.1.2.3"
-    assert patched.spec.node_name is None  # only status changes through /status
+    assert patched.spec.node_name is None  # the spec does not change through /status
+    # Pod status writes may set labels and annotations, as in Kubernetes (the
+    # agent records its GPU assignment with its first status write) ...
+    noted = core.patch_namespaced_pod_status("st-1", NS, {
+        "metadata": {"annotations": {"wharf.io/note": "x"}, "labels": {"seen": "yes"}},
+        "status": {"phase": "Running"}})
+    assert noted.metadata.annotations["wharf.io/note"] == "x"
+    assert noted.metadata.labels == {"app": "st", "seen": "yes"}
+    assert core.read_namespaced_pod("st-1", NS).metadata.annotations["wharf.io/note"] == "x"
+    # ... and nothing else of metadata
+    kept = core.patch_namespaced_pod_status("st-1", NS, {
+        "metadata": {"finalizers": ["example.com/x"], "ownerReferences": []}})
+    assert kept.metadata.finalizers is None
     got = core.read_namespaced_pod_status("st-1", NS)
     assert got.status.phase == "Running"
     assert int(got.metadata.resource_version) > int(pod.metadata.resource_version)

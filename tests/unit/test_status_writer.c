@@ -66,14 +66,21 @@ static void test_writes(void **state)
 
 	reports rep = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	wf_status_writer *w = wf_status_writer_new(c, 3, on_done, &rep);
-	wf_status_writer_put_meta(w, "default", "p", uid,
-				  json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
-					    "wharf.io/gpus", "{\"c\":[\"GPU-1\"]}"));
+	/* Metadata rides with a status, or alone; merged into a waiting write. */
+	wf_status_writer_put(w, "default", "p", uid, "{\"phase\":\"Pending\"}",
+			     json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "wharf.io/gpus",
+				       "{\"c\":[\"GPU-1\"]}"));
 	for (int i = 0; i < 50; i++)
-		wf_status_writer_put(w, "default", "p", uid, "{\"phase\":\"Pending\"}");
-	wf_status_writer_put(w, "default", "p", uid, "{\"phase\":\"Running\"}");
-	wf_status_writer_put(w, "default", "gone", "no-such-uid", "{\"phase\":\"Running\"}");
-	wf_status_writer_put(w, "default", "p", "uid-2", "{\"phase\": [not json");
+		wf_status_writer_put(w, "default", "p", uid, "{\"phase\":\"Pending\"}", NULL);
+	wf_status_writer_put(w, "default", "p", uid, NULL,
+			     json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "example.com/a",
+				       "1"));
+	wf_status_writer_put(w, "default", "p", uid, NULL,
+			     json_pack("{s:{s:{s:s}}}", "metadata", "labels", "b", "2"));
+	wf_status_writer_put(w, "default", "p", uid, "{\"phase\":\"Running\"}", NULL);
+	wf_status_writer_put(w, "default", "gone", "no-such-uid", "{\"phase\":\"Running\"}",
+			     NULL);
+	wf_status_writer_put(w, "default", "p", "uid-2", "{\"phase\": [not json", NULL);
 	wf_status_writer_free(w); /* sends what is queued */
 
 	/* Waiting writes were replaced: far fewer than 51 were sent, and the
@@ -88,6 +95,12 @@ static void test_writes(void **state)
 	    json_object_get(json_object_get(p, "metadata"), "annotations"), "wharf.io/gpus"));
 	assert_non_null(ann);
 	assert_string_equal(ann, "{\"c\":[\"GPU-1\"]}");
+	json_t *md = json_object_get(p, "metadata");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(md, "annotations"),
+							      "example.com/a")),
+			    "1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(md, "labels"), "b")),
+			    "2");
 	json_decref(p);
 	assert_null(get_pod(c, "gone"));
 
