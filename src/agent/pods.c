@@ -35,6 +35,10 @@
 #define WF_SYNC_IDLE_MS 500
 #define WF_SYNC_RUNNING_MS 500
 #define WF_LAUNCH_TIMEOUT_MS 10000
+/* A container being started holds the pod's status write this long at
+ * most: one that starts (or ends) sooner is reported in its new state by
+ * the first write, instead of ContainerCreating followed at once by that. */
+#define WF_STATUS_HOLD_MS 100
 #define WF_BACKOFF_RESET_MS (10 * 60 * 1000)
 
 static const char *wf__str(const json_t *o, const char *k)
@@ -781,7 +785,22 @@ static const char *wf__phase(wf_pod_rt *r, bool *init_done)
 
 static void wf__release(wf_agent *a, wf_pod_rt *r);
 
-/* Queue the pod's status for writing when it changed. A pod that just
+/* When the pod's status write waits for a container being started: the
+ * end of that hold, or 0 when there is none. */
+static int64_t wf__status_hold_until(const wf_pod_rt *r, int64_t now)
+{
+	int64_t until = 0;
+	for (size_t i = 0; i < r->nctrs; i++) {
+		const wf_ctr_rt *c = &r->ctrs[i];
+		int64_t end = c->running_since_ms + WF_STATUS_HOLD_MS;
+		if (c->launching && end > now && end > until)
+			until = end;
+	}
+	return until;
+}
+
+/* Queue the pod's status for writing when it changed (not while a
+ * container start holds it, see WF_STATUS_HOLD_MS). A pod that just
  * finished gives its GPUs and cgroups back first, so that nothing admitted
  * after seeing the final phase finds them still held. Returns true when the
  * API holds the current status (the write was acknowledged). */
@@ -789,6 +808,8 @@ static bool wf__post_status(wf_agent *a, wf_pod_rt *r)
 {
 	if (r->rejected)
 		return true;
+	if (wf__status_hold_until(r, wf_agent_now_ms()))
+		return false;
 	json_t *old = json_object_get(r->pod, "status");
 	json_t *old_conds = json_object_get(old, "conditions");
 	bool init_done;
@@ -1053,6 +1074,9 @@ static int64_t wf__wake_ms(wf_agent *a, wf_pod_rt *r, int64_t now)
 	int64_t poll_ms = a->ino_fd >= 0 ? WF_SYNC_RUNNING_MS : 100;
 	if (wf__any_running(r) && wait_ms > poll_ms)
 		wait_ms = poll_ms;
+	int64_t hold = wf__status_hold_until(r, now);
+	if (hold && hold - now < wait_ms)
+		wait_ms = hold - now;
 	return wait_ms < 5 ? 5 : wait_ms;
 }
 
