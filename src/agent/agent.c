@@ -489,6 +489,8 @@ int wf_agent_run(const wf_agent_options *o)
 	a->client = wf_client_new(o->server);
 	a->requests = wf_request_queue_new(a->client, 2, WF__REQUEST_QUEUE_MAX);
 	a->statuses = wf_status_writer_new(a->client, WF__STATUS_WORKERS, wf_agent_status_done, a);
+	a->launcher = wf_launcher_new(o->self_exe, a->spawner, wf_agent_launch_wanted,
+				      wf_agent_launched, a);
 	for (int tries = 0;; tries++) {
 		err = (wf_err){0};
 		if (wf__register_node(a, &err) == 0)
@@ -537,7 +539,8 @@ int wf_agent_run(const wf_agent_options *o)
 	wf_agent_logserver_stop(a);
 	status = 0;
 out:
-	wf_status_writer_free(a->statuses); /* its reports take mu and find rts */
+	wf_launcher_free(a->launcher);	    /* like the status writer's, its */
+	wf_status_writer_free(a->statuses); /* reports take mu and find rts */
 	wf_agent_rts_free(a);
 	wf_request_queue_free(a->requests); /* sends what is still queued */
 	wf_shim_spawner_stop(a->spawner);

@@ -20,6 +20,7 @@
 #include "agent/gpu.h"
 #include "agent/probe_state.h"
 #include "agent/shim.h"
+#include "agent/launcher.h"
 #include "agent/status_writer.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_smap.h"
@@ -51,9 +52,12 @@ typedef struct wf_ctr_rt {
 	int gpu_indices[WF_MAX_GPUS_PER_CTR];
 	size_t ngpus;
 	int wd; /* inotify watch on the attempt's directory, or -1 */
-	bool launching;		    /* shim started; neither state.json nor exit.json yet */
+	bool launching;		    /* start queued or shim started; neither state.json
+				       nor exit.json yet */
+	bool launch_queued;	    /* the launcher has not reported on the start yet */
 	pid_t shim_pid;		    /* of the current attempt (0: unknown, adopted) */
-	int64_t launch_deadline_ms; /* a start still under way then has failed */
+	int64_t launch_deadline_ms; /* a start still under way then has failed (counted
+				       from the launcher's report) */
 } wf_ctr_rt;
 
 typedef struct wf_pod_rt {
@@ -106,6 +110,7 @@ typedef struct wf_agent {
 	size_t nshims;
 	wf_request_queue *requests; /* Events */
 	wf_status_writer *statuses;
+	wf_launcher *launcher; /* starts shims off the sync loop */
 	int ino_fd; /* inotify on attempt directories, or -1 */
 
 	pthread_t watch_thread, sync_thread, probe_thread, beat_thread, exits_thread;
@@ -118,6 +123,10 @@ void *wf_agent_sync_main(void *arg);
 void *wf_agent_exits_main(void *arg);
 /* Have the sync loop look at pod uid at its next pass (mu held). */
 void wf_agent_mark(wf_agent *a, const char *uid);
+/* The launcher's questions and reports (ctx is the agent). */
+bool wf_agent_launch_wanted(void *ctx, const wf_launch_id *id);
+void wf_agent_launched(void *ctx, const wf_launch_id *id, wf_launch_result res, pid_t shim_pid,
+		       const wf_err *err);
 /* The status writer's report (wf_status_done_fn; ctx is the agent). */
 void wf_agent_status_done(void *ctx, const char *uid, const char *status, bool ok);
 /* Free every runtime record (at shutdown). */

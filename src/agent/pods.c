@@ -513,14 +513,15 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	json_object_set_new(spec, "log", json_string(log));
 	free(log);
 	json_object_set_new(spec, "logMaxBytes", json_integer(a->o.log_max_bytes));
-	pid_t shim = 0;
 	wf__watch(a, r, c, dir);
-	int rc = wf_shim_start(a->o.self_exe, a->spawner, dir, spec, &shim, &err);
-	json_decref(spec);
-	if (shim > 0 && !a->spawner) {
-		a->shims = wf_xrealloc(a->shims, (a->nshims + 1) * sizeof *a->shims);
-		a->shims[a->nshims++] = shim;
-	}
+	/* The launcher starts the shim (wf_agent_launched reports its pid or
+	 * failure); the shim reports how the container's start went in
+	 * state.json or exit.json: wf__observe picks that up (inotify wakes the
+	 * sync loop). */
+	wf_launch_id id = {.attempt = attempt};
+	snprintf(id.uid, sizeof id.uid, "%s", r->uid);
+	snprintf(id.ctr, sizeof id.ctr, "%s", c->name);
+	wf_launcher_add(a->launcher, &id, dir, spec);
 	wf_agent_env_free(env);
 	c->attempt = attempt;
 	c->oom_base = oom;
@@ -529,15 +530,9 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 	free(dir);
 	json_decref(c->waiting);
 	c->waiting = NULL;
-	if (rc < 0) {
-		c->waiting = wf__waiting("RunContainerError", err.msg);
-		wf_agent_event(a, r->pod, "Warning", "Failed", "Error: %s", err.msg);
-		return;
-	}
-	/* The shim reports how the start went in state.json or exit.json:
-	 * wf__observe picks that up (inotify wakes the sync loop). */
 	c->launching = true;
-	c->shim_pid = shim;
+	c->launch_queued = true;
+	c->shim_pid = 0;
 	c->running_since_ms = wf_agent_now_ms();
 	c->launch_deadline_ms = c->running_since_ms + WF_LAUNCH_TIMEOUT_MS;
 	c->probe_kill = false;
@@ -545,6 +540,66 @@ static void wf__start(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c)
 		wf_agent_event(a, r->pod, "Warning", "Unhealthy", "probes ignored: %s", err.msg);
 	if (attempt == 0)
 		wf_agent_event(a, r->pod, "Normal", "Created", "Created container %s", c->name);
+}
+
+/* The container of a launch, when it is still that attempt's (mu held). */
+static wf_ctr_rt *wf__launch_ctr(wf_agent *a, const wf_launch_id *id, wf_pod_rt **rp)
+{
+	wf_pod_rt *r = wf__rt_find(a, id->uid);
+	for (size_t i = 0; r && i < r->nctrs; i++) {
+		wf_ctr_rt *c = &r->ctrs[i];
+		if (!strcmp(c->name, id->ctr) && c->attempt == id->attempt && c->launch_queued) {
+			*rp = r;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* A start still stands unless its pod is being stopped (or is gone). */
+bool wf_agent_launch_wanted(void *ctx, const wf_launch_id *id)
+{
+	wf_agent *a = ctx;
+	pthread_mutex_lock(&a->mu);
+	wf_pod_rt *r = NULL;
+	bool wanted = wf__launch_ctr(a, id, &r) && !r->killing && !a->stop;
+	pthread_mutex_unlock(&a->mu);
+	return wanted;
+}
+
+void wf_agent_launched(void *ctx, const wf_launch_id *id, wf_launch_result res, pid_t shim_pid,
+		       const wf_err *err)
+{
+	wf_agent *a = ctx;
+	pthread_mutex_lock(&a->mu);
+	if (res == WF_LAUNCH_STARTED && !a->spawner) { /* exec'd: ours to reap */
+		a->shims = wf_xrealloc(a->shims, (a->nshims + 1) * sizeof *a->shims);
+		a->shims[a->nshims++] = shim_pid;
+	}
+	wf_pod_rt *r = NULL;
+	wf_ctr_rt *c = wf__launch_ctr(a, id, &r);
+	if (c)
+		c->launch_queued = false;
+	if (c && res == WF_LAUNCH_STARTED) {
+		c->shim_pid = shim_pid;
+		c->launch_deadline_ms = wf_agent_now_ms() + WF_LAUNCH_TIMEOUT_MS;
+	} else if (c && res == WF_LAUNCH_FAILED) {
+		c->launching = false;
+		c->waiting = wf__waiting("RunContainerError", err->msg);
+		wf_agent_event(a, r->pod, "Warning", "Failed", "Error: %s", err->msg);
+	} else if (c) {
+		/* Never started: the pod is being stopped. */
+		c->launching = false;
+		c->st.exited = true;
+		c->st.exit_code = 137;
+		snprintf(c->st.reason, sizeof c->st.reason, "ContainerStatusUnknown");
+		snprintf(c->st.message, sizeof c->st.message,
+			 "the pod was stopped before the container started");
+		wf_time_rfc3339(time(NULL), c->st.finished_at);
+	}
+	if (r)
+		wf_agent_mark(a, r->uid);
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* A start under way: true once it is settled (started, exited, or failed
@@ -558,6 +613,8 @@ static bool wf__launch_settled(wf_agent *a, wf_pod_rt *r, wf_ctr_rt *c, const ch
 				       c->name);
 		return true;
 	}
+	if (c->launch_queued)
+		return false; /* wf_agent_launched will say */
 	int status;
 	bool gone = c->shim_pid > 0 && wf_shim_gone(c->shim_pid, &status);
 	if (gone) {
