@@ -261,18 +261,19 @@ enum {
 
 /* A queue unit is a pod (handle 2*id) or a gang (2*id+1). */
 typedef struct wf__sc_qent {
-	uint8_t where;
+	/* Fields ordered by size: no padding (one per pod and gang). */
+	int64_t ts;
+	uint64_t seq;
+	int64_t backoff_until;
+	int64_t parked_at;
+	uint64_t offered;     /* s->calls when freed capacity was last offered to it */
 	int32_t pos;	      /* heap position */
 	int32_t uprev, unext; /* unschedulable list (unit handles) */
 	int32_t prio;
-	int64_t ts;
-	uint64_t seq;
 	uint32_t attempts;
-	int64_t backoff_until;
-	int64_t parked_at;
 	uint32_t fail_mask;
+	uint8_t where;
 	bool gang_wait; /* parked because the group is missing or too small */
-	uint64_t offered; /* s->calls when freed capacity was last offered to it */
 } wf__sc_qent;
 
 /* ---- pods and gangs (pods.c, gang.c) ---------------------------------------- */
@@ -286,26 +287,27 @@ enum {
 typedef struct wf__sc_gang wf__sc_gang;
 
 typedef struct wf__sc_pod {
-	uint32_t id;
-	char *key; /* "ns/name" */
-	uint32_t nslen;
-	int32_t prio;
-	int64_t created_ms;
-	bool preempt_never;
-	uint8_t state;
-	bool terminating; /* a preemption victim on its way out */
-	uint16_t nreq;
-	uint8_t *rid; /* requested resources (pods excluded), amounts > 0 */
+	/* Fields ordered by size to avoid padding: one of these per pod. */
+	wf__sc_qent q; /* used when not in a gang */
+	char *key;     /* "ns/name" */
+	uint8_t *rid;  /* requested resources (pods excluded), amounts > 0 */
 	int64_t *rval;
 	wf__sc_profile *prof;
-	uint32_t want_node; /* name id when node_name restricts placement, else 0 */
-	wf__sc_node *node;  /* assumed or bound */
-	wf__sc_link nlink;
+	wf__sc_node *node; /* assumed or bound */
 	wf__sc_gang *gang;
-	wf__sc_link glink;
-	int32_t nominated; /* node id, -1 */
+	int64_t created_ms;
 	int64_t nominated_at;
-	wf__sc_qent q; /* used when not in a gang */
+	wf__sc_link nlink;
+	wf__sc_link glink;
+	uint32_t id;
+	uint32_t nslen;
+	int32_t prio;
+	uint32_t want_node; /* name id when node_name restricts placement, else 0 */
+	int32_t nominated;  /* node id, -1 */
+	uint16_t nreq;
+	uint8_t state;
+	bool preempt_never;
+	bool terminating; /* a preemption victim on its way out */
 	bool wait_reported;
 } wf__sc_pod;
 

@@ -5,8 +5,10 @@
  *
  * The hub (struct wf_store) keeps, under one mutex `mu`:
  *   - `published`: the revision of the last event handed to wf__store_publish;
- *   - the history window: a ring of the last `cap` published events, whose
- *     revisions are contiguous and end at `published`;
+ *   - the history window: a ring of the last published events (at most
+ *     `cap`, and beyond the newest WF__WINDOW_MIN at most `max_bytes` of
+ *     values), whose revisions are contiguous and end at `published`; older
+ *     history comes from the backend's log;
  *   - the list of watchers, and the compaction point as the hub knows it.
  * The publisher holds `mu` for a whole batch (window update and callbacks),
  * so a new watch sees either all of a batch or none of it.
@@ -42,6 +44,8 @@
 #include "lib/wf_mem.h"
 
 #define WF__DEFAULT_WINDOW 4096
+#define WF__DEFAULT_WINDOW_BYTES (2u << 20)
+#define WF__WINDOW_MIN 64 /* events kept whatever their size */
 
 struct wf_watch {
 	wf_store *s;
@@ -70,6 +74,7 @@ struct wf_store {
 	int64_t compacted;
 	wf_store_event **ring;
 	size_t ring_cap, ring_start, ring_count;
+	size_t ring_bytes, ring_max_bytes; /* values and previous values held */
 	wf_watch *watchers;
 	uint64_t nwatchers;
 };
@@ -144,6 +149,8 @@ wf_store *wf__store_new(const wf_store_options *opts)
 	pthread_mutex_init(&s->mu, NULL);
 	s->ring_cap = opts && opts->history_window ? opts->history_window : WF__DEFAULT_WINDOW;
 	s->ring = wf_xcalloc(s->ring_cap, sizeof *s->ring);
+	s->ring_max_bytes = opts && opts->history_bytes ? opts->history_bytes
+							: WF__DEFAULT_WINDOW_BYTES;
 	return s;
 }
 
@@ -160,8 +167,14 @@ static wf_store_event *wf__ring_at(wf_store *s, size_t i)
 	return s->ring[(s->ring_start + i) % s->ring_cap];
 }
 
+static size_t wf__event_bytes(const wf_store_event *ev)
+{
+	return ev->value_len + ev->prev_len;
+}
+
 static void wf__ring_drop_oldest(wf_store *s)
 {
+	s->ring_bytes -= wf__event_bytes(s->ring[s->ring_start]);
 	wf_store_event_unref(s->ring[s->ring_start]);
 	s->ring[s->ring_start] = NULL;
 	s->ring_start = (s->ring_start + 1) % s->ring_cap;
@@ -172,8 +185,12 @@ static void wf__ring_push(wf_store *s, wf_store_event *ev)
 {
 	if (s->ring_count == s->ring_cap)
 		wf__ring_drop_oldest(s);
+	size_t bytes = wf__event_bytes(ev);
+	while (s->ring_count >= WF__WINDOW_MIN && s->ring_bytes + bytes > s->ring_max_bytes)
+		wf__ring_drop_oldest(s);
 	s->ring[(s->ring_start + s->ring_count) % s->ring_cap] = ev;
 	s->ring_count++;
+	s->ring_bytes += bytes;
 }
 
 static void wf__watch_free(wf_watch *w)
@@ -498,6 +515,8 @@ void wf_store_get_stats(wf_store *s, wf_store_stats *out)
 	s->ops->stats(s->be, out);
 	pthread_mutex_lock(&s->mu);
 	out->watchers = s->nwatchers;
+	out->window_events = s->ring_count;
+	out->window_bytes = s->ring_bytes;
 	pthread_mutex_unlock(&s->mu);
 }
 

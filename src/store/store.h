@@ -95,6 +95,8 @@ typedef struct wf_store_options {
 	int cache_kib;	       /* page cache per connection, default 2048 (0 = default) */
 	int readers;	       /* read connections in the pool, default 4 (0 = default) */
 	size_t history_window; /* recent events kept in memory, default 4096 (0 = default) */
+	size_t history_bytes;  /* and at most this many bytes of their values (the newest
+				  64 events whatever their size), default 2 MiB (0 = default) */
 } wf_store_options;
 
 /*
@@ -199,6 +201,7 @@ typedef struct wf_store_stats {
 	uint64_t writes;   /* acknowledged writes */
 	uint64_t commits;  /* SQLite transactions (writes / commits = batch size) */
 	uint64_t watchers; /* open watches */
+	uint64_t window_events, window_bytes; /* the in-memory history window */
 } wf_store_stats;
 void wf_store_get_stats(wf_store *s, wf_store_stats *out);
 

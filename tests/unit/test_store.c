@@ -796,6 +796,46 @@ static void test_watch_backlog_db(void **state)
 	check_backlog(*state, 4);
 }
 
+/* The window also keeps to its byte budget (beyond the newest 64 events):
+ * a watch from before it still gets every event, from the log. */
+static void test_watch_window_bytes(void **state)
+{
+	fixture *f = *state;
+	wf_store_close(f->s);
+	wf_store_options o = {.path = f->path, .history_window = 1000, .history_bytes = 8192};
+	wf_err err = {0};
+	assert_int_equal(wf_store_open_sqlite(&o, &f->s, &err), 0);
+	char key[32], val[128];
+	memset(val, 'x', 99);
+	val[99] = '\0';
+	for (int i = 1; i <= 300; i++) {
+		snprintf(key, sizeof key, "/wb/%d", i);
+		put(f->s, key, val);
+	}
+	wf_store_stats st;
+	wf_store_get_stats(f->s, &st);
+	/* 300 creates of 99 bytes: 82 fit in 8 KiB, the newest 64 always stay */
+	assert_true(st.window_events >= 64 && st.window_events < 100);
+	assert_true(st.window_bytes <= 8192);
+	collector c;
+	collector_init(&c);
+	wf_watch *w = NULL;
+	assert_int_equal(wf_store_watch(f->s, "/wb/", 0, collect, &c, &w, NULL), 0);
+	assert_int_equal(collected(&c), 300);
+	assert_consecutive(&c, 1);
+	wf_store_unwatch(w);
+	collector_free(&c);
+	/* Values bigger than the whole budget: the newest 64 still stay. */
+	char *big = wf_xmalloc(10000);
+	memset(big, 'y', 9999);
+	big[9999] = '\0';
+	for (int i = 0; i < 100; i++)
+		put(f->s, "/wb/big", big);
+	free(big);
+	wf_store_get_stats(f->s, &st);
+	assert_int_equal(st.window_events, 64);
+}
+
 /* Events outlive the store's references; cache slots are freed with them. */
 static void test_event_refcount(void **state)
 {
@@ -1338,6 +1378,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_watch_future_revision, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_backlog_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_backlog_db, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_window_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_event_refcount, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unwatch_safety, setup, teardown),
