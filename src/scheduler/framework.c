@@ -638,7 +638,7 @@ void wf__sc_schedule_pod(wf_sched *s, wf__sc_pod *p, int64_t now)
 	wf__sc_cycle cy;
 	wf__sc_cycle_init(&cy, s, p, now);
 	s->cycles++;
-	p->q.attempts++;
+	wf__sc_pod_q(p)->attempts++;
 	int32_t unit = (int32_t)(p->id * 2);
 	wf_buf msg;
 	wf_buf_init(&msg);
@@ -652,7 +652,7 @@ void wf__sc_schedule_pod(wf_sched *s, wf__sc_pod *p, int64_t now)
 			st = wf__sc_permit(&cy, n);
 			if (st.code == WF_SCHED_SUCCESS) {
 				wf__sc_bind(&cy, n);
-				p->q.attempts = 0;
+				wf__sc_pod_q(p)->attempts = 0;
 				goto out;
 			}
 			wf__sc_unreserve(&cy, n);

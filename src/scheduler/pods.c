@@ -483,6 +483,15 @@ int32_t wf__sc_min_assigned_prio(const wf_sched *s)
 	return s->nprios ? s->prios[0].prio : INT32_MAX;
 }
 
+/* A bound pod queues no more: its entry goes (once out of the queues). */
+static void pod_drop_q(wf__sc_pod *p)
+{
+	if (p->q && p->q->where == WF__Q_NONE) {
+		free(p->q);
+		p->q = NULL;
+	}
+}
+
 void wf__sc_pod_assign(wf_sched *s, wf__sc_pod *p, wf__sc_node *n, uint8_t state)
 {
 	uint8_t old = p->state;
@@ -499,6 +508,8 @@ void wf__sc_pod_assign(wf_sched *s, wf__sc_pod *p, wf__sc_node *n, uint8_t state
 	count_state(s, state, +1);
 	if (p->gang)
 		wf__sc_gang_member_state(s, p, old);
+	if (state == WF__P_BOUND)
+		pod_drop_q(p);
 }
 
 /* Take the pod off its node, but never drop the node (a placeholder left
@@ -543,7 +554,7 @@ static void pod_enqueue(wf_sched *s, wf__sc_pod *p)
 		wf__sc_gang_requeue(s, p->gang);
 		return;
 	}
-	if (p->q.where == WF__Q_NONE)
+	if (wf__sc_pod_where(p) == WF__Q_NONE)
 		wf__sc_q_add_active(s, pod_unit(p));
 	else
 		wf__sc_q_move_unit(s, pod_unit(p));
@@ -620,6 +631,34 @@ static int set_requests(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp,
 	return 0;
 }
 
+wf__sc_qent *wf__sc_pod_q(wf__sc_pod *p)
+{
+	if (!p->q) {
+		p->q = wf_xcalloc(1, sizeof *p->q);
+		p->q->pos = -1;
+		p->q->uprev = p->q->unext = -1;
+		p->q->prio = p->prio;
+		p->q->ts = p->created_ms;
+	}
+	return p->q;
+}
+
+uint32_t wf__sc_pod_attempts(const wf__sc_pod *p)
+{
+	if (p->gang)
+		return p->gang->q.attempts;
+	return p->q ? p->q->attempts : 0;
+}
+
+static void pod_free(wf__sc_pod *p)
+{
+	free(p->key);
+	free(p->rid);
+	free(p->rval);
+	free(p->q);
+	free(p);
+}
+
 static void pod_destroy(wf_sched *s, wf__sc_pod *p)
 {
 	wf__sc_hmap_del(&s->podmap, p->key, strlen(p->key));
@@ -627,10 +666,7 @@ static void pod_destroy(wf_sched *s, wf__sc_pod *p)
 	s->pod_free = wf_xrealloc(s->pod_free, (s->npod_free + 1) * sizeof(uint32_t));
 	s->pod_free[s->npod_free++] = p->id;
 	s->npods_live--;
-	free(p->key);
-	free(p->rid);
-	free(p->rval);
-	free(p);
+	pod_free(p);
 }
 
 static int pod_remove(wf_sched *s, wf__sc_pod *p)
@@ -641,7 +677,7 @@ static int pod_remove(wf_sched *s, wf__sc_pod *p)
 		unassign_keep(s, p);
 	if (p->gang)
 		wf__sc_gang_del_member(s, p);
-	else if (p->q.where != WF__Q_NONE)
+	else if (wf__sc_pod_where(p) != WF__Q_NONE)
 		wf__sc_q_remove(s, pod_unit(p));
 	prof_pending(p->prof, -1);
 	wf__sc_profile_unref(s, p->prof);
@@ -707,8 +743,6 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 		p->nominated = -1;
 		p->nlink.prev = p->nlink.next = -1;
 		p->glink.prev = p->glink.next = -1;
-		p->q.pos = -1;
-		p->q.uprev = p->q.unext = -1;
 		p->state = WF__P_PENDING;
 		wf__sc_hmap_put(&s->podmap, p->key, strlen(p->key), id);
 		s->npods_live++;
@@ -742,8 +776,10 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 	bool prio_changed = !created && p->prio != sp->priority;
 	p->prio = sp->priority;
 	p->created_ms = sp->created_ms;
-	p->q.prio = p->prio;
-	p->q.ts = p->created_ms;
+	if (p->q) {
+		p->q->prio = p->prio;
+		p->q->ts = p->created_ms;
+	}
 	p->preempt_never = sp->preempt_never;
 	uint32_t want = 0;
 	if (!sp->bound && sp->node_name && *sp->node_name)
@@ -758,7 +794,7 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 	if (p->gang != g) {
 		if (p->gang)
 			wf__sc_gang_del_member(s, p);
-		else if (p->q.where != WF__Q_NONE)
+		else if (wf__sc_pod_where(p) != WF__Q_NONE)
 			wf__sc_q_remove(s, pod_unit(p));
 		if (g)
 			wf__sc_gang_add_member(s, g, p);
@@ -768,7 +804,7 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 	if (sp->bound) {
 		wf__sc_node *n = wf__sc_node_placeholder(s, sp->node_name);
 		wf__sc_pod_clear_nomination(s, p);
-		if (!p->gang && p->q.where != WF__Q_NONE)
+		if (!p->gang && wf__sc_pod_where(p) != WF__Q_NONE)
 			wf__sc_q_remove(s, pod_unit(p));
 		wf__sc_pod_assign(s, p, n, WF__P_BOUND);
 		if (p->gang)
@@ -788,7 +824,7 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 			pod_enqueue(s, p);
 		else if (p->gang)
 			wf__sc_gang_requeue(s, p->gang);
-		if (p->q.where == WF__Q_ACTIVE && !p->gang)
+		if (wf__sc_pod_where(p) == WF__Q_ACTIVE && !p->gang)
 			wf__sc_q_fix(s, pod_unit(p));
 	}
 
@@ -813,6 +849,7 @@ int wf_sched_bound(wf_sched *s, const char *ns, const char *name, wf_err *err)
 	if (p->state != WF__P_ASSUMED)
 		return wf_err_set(err, WF_EINVAL, "pod %s/%s is not assumed", ns, name);
 	p->state = WF__P_BOUND;
+	pod_drop_q(p);
 	count_state(s, WF__P_ASSUMED, -1);
 	count_state(s, WF__P_BOUND, +1);
 	if (p->gang)
@@ -853,8 +890,7 @@ bool wf_sched_pod_info_get(const wf_sched *s, const char *ns, const char *name,
 	out->terminating = p->terminating;
 	out->node = p->node ? p->node->name : NULL;
 	out->nominated_node = p->nominated >= 0 ? s->nodes[p->nominated]->name : NULL;
-	const wf__sc_qent *q = p->gang ? &p->gang->q : &p->q;
-	out->attempts = q->attempts;
+	out->attempts = wf__sc_pod_attempts(p);
 	switch (p->state) {
 	case WF__P_ASSUMED:
 		out->state = WF_SCHED_POD_ASSUMED;
@@ -865,11 +901,11 @@ bool wf_sched_pod_info_get(const wf_sched *s, const char *ns, const char *name,
 	default:
 		break;
 	}
-	if (p->gang && (q->gang_wait || !wf__sc_gang_quorum(p->gang))) {
+	if (p->gang && (p->gang->q.gang_wait || !wf__sc_gang_quorum(p->gang))) {
 		out->state = WF_SCHED_POD_GANG_WAIT;
 		return true;
 	}
-	switch (q->where) {
+	switch (p->gang ? p->gang->q.where : wf__sc_pod_where(p)) {
 	case WF__Q_ACTIVE:
 		out->state = WF_SCHED_POD_ACTIVE;
 		break;
@@ -889,10 +925,7 @@ void wf__sc_pods_free(wf_sched *s)
 		wf__sc_pod *p = s->pods[i];
 		if (!p)
 			continue;
-		free(p->key);
-		free(p->rid);
-		free(p->rval);
-		free(p);
+		pod_free(p);
 	}
 	free(s->pods);
 	free(s->pod_free);

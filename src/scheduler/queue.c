@@ -24,7 +24,7 @@ wf__sc_qent *wf__sc_unit_q(const wf_sched *s, int32_t unit)
 {
 	if (unit & 1)
 		return &s->gangs[unit >> 1]->q;
-	return &s->pods[unit >> 1]->q;
+	return wf__sc_pod_q(s->pods[unit >> 1]);
 }
 
 int64_t wf__sc_backoff_ms(const wf_sched *s, uint32_t attempts)

@@ -228,7 +228,9 @@ void wf_sched_stats_get(const wf_sched *s, wf_sched_stats *out)
 		const wf__sc_pod *p = s->pods[i];
 		if (!p || p->state != WF__P_PENDING)
 			continue;
-		const wf__sc_qent *q = p->gang ? &p->gang->q : &p->q;
+		const wf__sc_qent *q = p->gang ? &p->gang->q : p->q;
+		if (!q)
+			continue; /* pending, but not queued yet */
 		if (p->gang && (q->gang_wait || !wf__sc_gang_quorum(p->gang)))
 			out->gang_wait++;
 		else if (q->where == WF__Q_ACTIVE)

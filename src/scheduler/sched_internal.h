@@ -288,8 +288,9 @@ typedef struct wf__sc_gang wf__sc_gang;
 
 typedef struct wf__sc_pod {
 	/* Fields ordered by size to avoid padding: one of these per pod. */
-	wf__sc_qent q; /* used when not in a gang */
-	char *key;     /* "ns/name" */
+	wf__sc_qent *q; /* its queue entry when not in a gang: made by wf__sc_pod_q
+			   when first needed, dropped once bound (NULL then) */
+	char *key;	/* "ns/name" */
 	uint8_t *rid;  /* requested resources (pods excluded), amounts > 0 */
 	int64_t *rval;
 	wf__sc_profile *prof;
@@ -310,6 +311,17 @@ typedef struct wf__sc_pod {
 	bool terminating; /* a preemption victim on its way out */
 	bool wait_reported;
 } wf__sc_pod;
+
+/* A pod's own queue entry, made (out of the queues, priority and time from
+ * the pod) when it has none. */
+wf__sc_qent *wf__sc_pod_q(wf__sc_pod *p);
+/* Where a pod's own entry is queued: WF__Q_NONE when it has none. */
+static inline uint8_t wf__sc_pod_where(const wf__sc_pod *p)
+{
+	return p->q ? p->q->where : WF__Q_NONE;
+}
+/* The pod's scheduling attempts (of its group's entry for a gang member). */
+uint32_t wf__sc_pod_attempts(const wf__sc_pod *p);
 
 struct wf__sc_gang {
 	uint32_t id;
