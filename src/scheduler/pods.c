@@ -23,13 +23,19 @@
 
 /* ---- keys ---------------------------------------------------------------------- */
 
+/* "ns/name" into k (room for strlen(ns) + strlen(name) + 2). */
+static void pod_key_write(char *k, const char *ns, size_t nslen, const char *name, size_t namelen)
+{
+	memcpy(k, ns, nslen);
+	k[nslen] = '/';
+	memcpy(k + nslen + 1, name, namelen + 1);
+}
+
 static char *pod_key(const char *ns, const char *name, uint32_t *nslen)
 {
 	size_t a = strlen(ns), b = strlen(name);
 	char *k = wf_xmalloc(a + b + 2);
-	memcpy(k, ns, a);
-	k[a] = '/';
-	memcpy(k + a + 1, name, b + 1);
+	pod_key_write(k, ns, a, name, b);
 	*nslen = (uint32_t)a;
 	return k;
 }
@@ -597,11 +603,16 @@ static int check_spec(const wf_sched_pod_spec *sp, wf_err *err)
 	return rc;
 }
 
-static int set_requests(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp, wf_err *err)
-{
+/* A pod's requests while they are read from its spec. */
+typedef struct pod_reqs {
+	uint16_t n;
 	uint8_t rid[WF__SC_NRES_MAX];
 	int64_t rval[WF__SC_NRES_MAX];
-	uint16_t n = 0;
+} pod_reqs;
+
+static int read_requests(wf_sched *s, const wf_sched_pod_spec *sp, pod_reqs *r, wf_err *err)
+{
+	r->n = 0;
 	for (size_t i = 0; i < sp->nrequests; i++) {
 		uint32_t id;
 		int rc = wf__sc_res_intern(s, sp->requests[i].name, &id, err);
@@ -610,25 +621,43 @@ static int set_requests(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp,
 		if (id == WF__R_PODS || sp->requests[i].amount == 0)
 			continue;
 		uint16_t j = 0;
-		while (j < n && rid[j] != id)
+		while (j < r->n && r->rid[j] != id)
 			j++;
-		if (j == n) {
-			rid[n] = (uint8_t)id;
-			rval[n++] = 0;
+		if (j == r->n) {
+			r->rid[r->n] = (uint8_t)id;
+			r->rval[r->n++] = 0;
 		}
-		rval[j] += sp->requests[i].amount;
-		if (rval[j] > WF__SC_AMOUNT_MAX)
+		r->rval[j] += sp->requests[i].amount;
+		if (r->rval[j] > WF__SC_AMOUNT_MAX)
 			return wf_err_set(err, WF_EINVAL, "pod %s/%s: request %s out of range",
 					  sp->ns, sp->name, sp->requests[i].name);
 	}
-	free(p->rid);
-	free(p->rval);
-	p->nreq = n;
-	p->rid = wf_xmalloc(n ? n : 1);
-	p->rval = wf_xmalloc((n ? n : 1) * sizeof(int64_t));
-	memcpy(p->rid, rid, n);
-	memcpy(p->rval, rval, n * sizeof(int64_t));
 	return 0;
+}
+
+static void free_requests(wf__sc_pod *p)
+{
+	if (p->rid != p->rid_in)
+		free(p->rid);
+	if (p->rval != p->rval_in)
+		free(p->rval);
+}
+
+/* Requests live in the pod itself when they are few (most pods ask for
+ * cpu, memory and maybe one accelerator), else in arrays of their own. */
+static void store_requests(wf__sc_pod *p, const pod_reqs *r)
+{
+	free_requests(p);
+	p->nreq = r->n;
+	if (r->n <= WF__SC_REQ_INLINE) {
+		p->rid = p->rid_in;
+		p->rval = p->rval_in;
+	} else {
+		p->rid = wf_xmalloc(r->n);
+		p->rval = wf_xmalloc(r->n * sizeof(int64_t));
+	}
+	memcpy(p->rid, r->rid, r->n);
+	memcpy(p->rval, r->rval, r->n * sizeof(int64_t));
 }
 
 wf__sc_qent *wf__sc_pod_q(wf__sc_pod *p)
@@ -652,11 +681,9 @@ uint32_t wf__sc_pod_attempts(const wf__sc_pod *p)
 
 static void pod_free(wf__sc_pod *p)
 {
-	free(p->key);
-	free(p->rid);
-	free(p->rval);
+	free_requests(p);
 	free(p->q);
-	free(p);
+	free(p); /* the key with it */
 }
 
 static void pod_destroy(wf_sched *s, wf__sc_pod *p)
@@ -698,10 +725,11 @@ int wf_sched_pod_remove(wf_sched *s, const char *ns, const char *name, wf_err *e
 	return pod_remove(s, p);
 }
 
-static bool same_requests(const wf__sc_pod *p, const uint8_t *rid, const int64_t *rval, uint16_t n)
+static bool same_requests(const wf__sc_pod *p, const pod_reqs *r)
 {
-	return p->nreq == n && (n == 0 || (memcmp(p->rid, rid, n) == 0 &&
-					   memcmp(p->rval, rval, n * sizeof(int64_t)) == 0));
+	return p->nreq == r->n &&
+	       (r->n == 0 || (memcmp(p->rid, r->rid, r->n) == 0 &&
+			      memcmp(p->rval, r->rval, r->n * sizeof(int64_t)) == 0));
 }
 
 int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
@@ -715,18 +743,16 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 	if (sp->terminal)
 		return p ? pod_remove(s, p) : 0;
 
-	/* Requests into a scratch pod first: interning may fail. */
-	wf__sc_pod tmp = {0};
-	rc = set_requests(s, &tmp, sp, err);
-	if (rc < 0) {
-		free(tmp.rid);
-		free(tmp.rval);
+	/* Requests read first: interning may fail. */
+	pod_reqs reqs;
+	rc = read_requests(s, sp, &reqs, err);
+	if (rc < 0)
 		return rc;
-	}
 
 	bool created = false;
 	if (!p) {
-		p = wf_xcalloc(1, sizeof(*p));
+		size_t nslen = strlen(sp->ns), namelen = strlen(sp->name);
+		p = wf_xcalloc(1, sizeof(*p) + nslen + namelen + 2);
 		uint32_t id;
 		if (s->npod_free) {
 			id = s->pod_free[--s->npod_free];
@@ -739,7 +765,9 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 		}
 		s->pods[id] = p;
 		p->id = id;
-		p->key = pod_key(sp->ns, sp->name, &p->nslen);
+		p->key = p->keybuf;
+		pod_key_write(p->key, sp->ns, nslen, sp->name, namelen);
+		p->nslen = (uint32_t)nslen;
 		p->nominated = -1;
 		p->nlink.prev = p->nlink.next = -1;
 		p->glink.prev = p->glink.next = -1;
@@ -752,14 +780,10 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 	/* Release the old reservation while fields change. */
 	wf__sc_node *old_node = p->node;
 	uint8_t old_state = p->state;
-	bool req_changed = !same_requests(p, tmp.rid, tmp.rval, tmp.nreq);
+	bool req_changed = !same_requests(p, &reqs);
 	if (old_node)
 		unassign_keep(s, p);
-	free(p->rid);
-	free(p->rval);
-	p->rid = tmp.rid;
-	p->rval = tmp.rval;
-	p->nreq = tmp.nreq;
+	store_requests(p, &reqs);
 
 	bool constraints_changed = true;
 	wf__sc_profile *pr = profile_get(s, sp);

@@ -90,6 +90,7 @@ bool wf__sc_parse_i64(const char *s, int64_t *out);
 /* ---- resources --------------------------------------------------------------- */
 
 #define WF__SC_NRES_MAX 64
+#define WF__SC_REQ_INLINE 3 /* requests a pod holds without arrays of their own */
 enum {
 	WF__R_CPU = 0,
 	WF__R_MEM = 1,
@@ -290,9 +291,10 @@ typedef struct wf__sc_pod {
 	/* Fields ordered by size to avoid padding: one of these per pod. */
 	wf__sc_qent *q; /* its queue entry when not in a gang: made by wf__sc_pod_q
 			   when first needed, dropped once bound (NULL then) */
-	char *key;	/* "ns/name" */
-	uint8_t *rid;  /* requested resources (pods excluded), amounts > 0 */
-	int64_t *rval;
+	char *key;	/* "ns/name", in keybuf */
+	uint8_t *rid;	/* requested resources (pods excluded), amounts > 0: */
+	int64_t *rval;	/* rid_in and rval_in for up to WF__SC_REQ_INLINE */
+	int64_t rval_in[WF__SC_REQ_INLINE];
 	wf__sc_profile *prof;
 	wf__sc_node *node; /* assumed or bound */
 	wf__sc_gang *gang;
@@ -310,6 +312,8 @@ typedef struct wf__sc_pod {
 	bool preempt_never;
 	bool terminating; /* a preemption victim on its way out */
 	bool wait_reported;
+	uint8_t rid_in[WF__SC_REQ_INLINE];
+	char keybuf[]; /* allocated with the pod */
 } wf__sc_pod;
 
 /* A pod's own queue entry, made (out of the queues, priority and time from

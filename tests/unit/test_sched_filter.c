@@ -54,6 +54,21 @@ static void test_resources_fit(void **state)
 	assert_int_equal(explain(s, "mig", "gpu1", why, sizeof(why)), WF_SCHED_UNSCHEDULABLE);
 	assert_string_equal(why, "Insufficient nvidia.com/mig-1g.10gb");
 
+	/* Five resources (more than a pod holds inline): all are checked, and
+	 * they can shrink to a few and grow again. */
+	const char *five = "{'metadata':{'name':'five'},'spec':{'containers':[{'resources':"
+			   "{'requests':{'cpu':'1','memory':'1Gi','nvidia.com/gpu':'1',"
+			   "'nvidia.com/mig-1g.10gb':'1','example.com/nic':'1'}}}]}}";
+	add_pod(s, five);
+	assert_int_equal(explain(s, "five", "gpu1", why, sizeof(why)), WF_SCHED_UNSCHEDULABLE);
+	assert_string_equal(why, "Insufficient nvidia.com/mig-1g.10gb, Insufficient example.com/nic");
+	add_pod(s, "{'metadata':{'name':'five'},'spec':{'containers':[{'resources':"
+		   "{'requests':{'cpu':'1','nvidia.com/gpu':'1'}}}]}}");
+	assert_int_equal(explain(s, "five", "gpu1", why, sizeof(why)), WF_SCHED_SUCCESS);
+	add_pod(s, five);
+	assert_int_equal(explain(s, "five", "mig1", why, sizeof(why)), WF_SCHED_UNSCHEDULABLE);
+	assert_string_equal(why, "Insufficient nvidia.com/gpu, Insufficient example.com/nic");
+
 	/* A resource nobody has is interned and simply missing everywhere. */
 	add_pod(s, "{'metadata':{'name':'fpga'},'spec':{'containers':[{'resources':{'limits':"
 		   "{'xilinx.com/fpga':'1'}}}]}}");
