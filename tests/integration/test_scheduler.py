@@ -582,13 +582,16 @@ def test_scheduler_flag_and_restart_keep_bindings():
     """--scheduler=false leaves pods alone; a scheduler started later places
     them; after a restart the pods bound before still hold their node, and a
     pod already marked unschedulable is not reported again. A Node object
-    stands in for an agent (no processes run)."""
+    stands in for an agent (no processes run); nothing renews its Lease, so
+    the node monitor's grace period is made long enough that the node never
+    goes NotReady (which would rightly change c's reason and report it anew)."""
+    keep_ready = ["--node-monitor-grace-period", "86400"]
     node = {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": "virt-1", "labels": {"kubernetes.io/hostname": "virt-1"}},
             "status": {"capacity": {"cpu": "8", "memory": "32Gi", "pods": "110", GPU: "2"},
                        "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110", GPU: "2"},
                        "conditions": [{"type": "Ready", "status": "True"}]}}
-    s = Server(extra_args=["--scheduler=false"]).start()
+    s = Server(extra_args=["--scheduler=false"] + keep_ready).start()
     data_dir = s.data_dir
     try:
         c = Cluster(s)
@@ -604,7 +607,7 @@ def test_scheduler_flag_and_restart_keep_bindings():
         s.stop()
         s.assert_clean_log()
 
-        s = Server(data_dir=data_dir).start()
+        s = Server(data_dir=data_dir, extra_args=keep_ready).start()
         c = Cluster(s)
         for name in ("a", "b"):
             wait_for(lambda: node_of(get_pod(c, ns, name)) == "virt-1", what="%s bound" % name)
@@ -615,7 +618,7 @@ def test_scheduler_flag_and_restart_keep_bindings():
         s.stop()
         s.assert_clean_log()
 
-        s = Server(data_dir=data_dir).start()
+        s = Server(data_dir=data_dir, extra_args=keep_ready).start()
         c = Cluster(s)
         create(c, ns, pod("d", gpus=1))
         unschedulable(c, ns, "d")
