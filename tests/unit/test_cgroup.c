@@ -40,15 +40,9 @@
 
 #include "agent/cgroup.h"
 #include "lib/wf_err.h"
+#include "test_fs.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* Read a small file into buf; "" when it cannot be read. */
 static const char *slurp(const char *path, char *buf, size_t cap)
@@ -133,16 +127,6 @@ static bool has_pid(const pid_t *v, size_t n, pid_t p)
 	return false;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Temporary trees and handles a test made, released by its teardown even
  * when an assertion fails midway. */
 #define MAX_TRACKED 16
@@ -152,9 +136,8 @@ static int ntmps, ncgs;
 
 static char *make_tmp(void)
 {
-	char tmpl[] = "/tmp/wf-cgroup-test-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	assert_non_null(d);
+	char d[64];
+	assert_true(test_fs_mkdtemp(d, sizeof d, "wf-cgroup-test"));
 	assert_true(ntmps < MAX_TRACKED);
 	return tmps[ntmps++] = strdup(d);
 }
@@ -170,7 +153,7 @@ static int release_tracked(void **state)
 	for (int i = 0; i < ncgs; i++)
 		wf_cgroups_free(cgs[i]);
 	for (int i = 0; i < ntmps; i++) {
-		rm_tree(tmps[i]);
+		test_fs_rm_rf(tmps[i]);
 		free(tmps[i]);
 	}
 	ncgs = ntmps = 0;
@@ -298,7 +281,7 @@ static int real_teardown(void **state)
 		}
 		if (!left)
 			break;
-		sleep_ms(50);
+		test_fs_sleep_ms(50);
 	}
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
@@ -617,7 +600,7 @@ static void test_real_cpu_throttle(void **state)
 	/* about 1.5 s of spinning (15 periods); the time only bounds the wait,
 	 * the verdict comes from the group's counters */
 	for (int i = 0; i < 150; i++) {
-		sleep_ms(100);
+		test_fs_sleep_ms(100);
 		assert_int_equal(wf_cgroup_cpu_stat(real, g, &st), 0);
 		if (i >= 14 && st.throttled_periods > 0)
 			break;
@@ -702,7 +685,7 @@ static void test_real_kill(void **state)
 		free(pids);
 		if (n == 0)
 			break;
-		sleep_ms(50);
+		test_fs_sleep_ms(50);
 	}
 	assert_int_equal(n, 0);
 	assert_null(pids);

@@ -28,6 +28,7 @@
 
 #include "agent/gpu.h"
 #include "lib/wf_mem.h"
+#include "test_fs.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define H100 "NVIDIA-H100-80GB-HBM3"
@@ -38,24 +39,16 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static char *make_tmpdir(void)
 {
-	char *dir = wf_xstrdup("/tmp/wf_test_gpu_XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	return dir;
+	char dir[64];
+	assert_true(test_fs_mkdtemp(dir, sizeof dir, "wf_test_gpu"));
+	return wf_xstrdup(dir);
 }
 
 static void remove_tree(char *dir)
 {
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	test_fs_rm_rf(dir);
 	free(dir);
 }
 

@@ -30,6 +30,7 @@
 #include "agent/launcher.h"
 #include "agent/shim.h"
 #include "lib/wf_mem.h"
+#include "test_fs.h"
 
 #define SELF "/proc/self/exe"
 #define MAX_REPORTS 16
@@ -70,33 +71,18 @@ static void done(void *ctx, const wf_launch_id *id, wf_launch_result res, pid_t 
 	pthread_mutex_unlock(&g_mu);
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(g_dir, sizeof g_dir, "/tmp/wf-launcher-XXXXXX");
 	g_nreports = g_total = 0;
-	return mkdtemp(g_dir) ? 0 : -1;
+	return test_fs_mkdtemp(g_dir, sizeof g_dir, "wf-launcher") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_fs_rm_rf(g_dir);
 	return 0;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
 }
 
 static int nreports(void)
@@ -137,7 +123,7 @@ static void test_order_skip_fail_start(void **state)
 	add(l, "unwanted", 0, json_pack("{s:[s]}", "command", "true"), skip_dir, sizeof skip_dir);
 	add(l, "bad", 2, json_pack("[s]", "not an object"), bad_dir, sizeof bad_dir);
 	for (int i = 0; i < 1000 && nreports() < 3; i++)
-		sleep_ms(10);
+		test_fs_sleep_ms(10);
 	assert_int_equal(nreports(), 3);
 
 	assert_string_equal(g_reports[0].id.ctr, "main");
@@ -153,7 +139,7 @@ static void test_order_skip_fail_start(void **state)
 
 	/* The started shim runs its container to the end. */
 	for (int i = 0; i < 1000 && !exists(ok_dir, "exit.json"); i++)
-		sleep_ms(10);
+		test_fs_sleep_ms(10);
 	wf_shim_state st;
 	wf_err err = {0};
 	assert_int_equal(wf_shim_read_state(ok_dir, &st, &err), 0);

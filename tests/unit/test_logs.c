@@ -25,6 +25,7 @@
 
 #include "agent/logs.h"
 #include "lib/wf_mem.h"
+#include "test_fs.h"
 
 #define T0 1795330358 /* 2026-11-22T06:52:38Z */
 
@@ -32,19 +33,10 @@ static char g_dir[64];
 static char g_path[128];
 static char g_path1[128];
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/wf-logs-XXXXXX");
-	if (!mkdtemp(g_dir))
+	if (!test_fs_mkdtemp(g_dir, sizeof(g_dir), "wf-logs"))
 		return -1;
 	snprintf(g_path, sizeof(g_path), "%s/0.log", g_dir);
 	snprintf(g_path1, sizeof(g_path1), "%s/0.log.1", g_dir);
@@ -54,7 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_fs_rm_rf(g_dir);
 	return 0;
 }
 

@@ -36,6 +36,7 @@
 #include "agent/shim.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
+#include "test_fs.h"
 
 #define SELF "/proc/self/exe"
 
@@ -44,19 +45,10 @@ static char g_ctr[128]; /* the shim's DIR */
 static char g_log[128];
 static wf_shim_spawner *g_sp; /* NULL: shims are exec'd */
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/wf-shim-XXXXXX");
-	if (!mkdtemp(g_dir))
+	if (!test_fs_mkdtemp(g_dir, sizeof(g_dir), "wf-shim"))
 		return -1;
 	snprintf(g_ctr, sizeof(g_ctr), "%s/pod/ctr/0", g_dir);
 	snprintf(g_log, sizeof(g_log), "%s/ctr.log", g_dir);
@@ -66,14 +58,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_fs_rm_rf(g_dir);
 	return 0;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
 }
 
 static char *slurp(const char *path)
@@ -157,7 +143,7 @@ static void wait_exit(pid_t shim, wf_shim_state *st)
 		read_state(st);
 		if (st->exited)
 			break;
-		sleep_ms(5);
+		test_fs_sleep_ms(5);
 	}
 	assert_true(st->exited);
 	assert_false(st->running);
@@ -165,7 +151,7 @@ static void wait_exit(pid_t shim, wf_shim_state *st)
 		/* Forked by the spawner, which reaps it. */
 		bool gone = false;
 		for (int i = 0; i < 2000 && !(gone = proc_gone(shim)); i++)
-			sleep_ms(5);
+			test_fs_sleep_ms(5);
 		assert_true(gone);
 		assert_shim_log_clean();
 	} else if (shim > 0) {
@@ -186,7 +172,7 @@ static void wait_log(const char *text)
 		free(s);
 		if (found)
 			return;
-		sleep_ms(5);
+		test_fs_sleep_ms(5);
 	}
 	fail_msg("log never showed \"%s\"", text);
 }
@@ -405,7 +391,7 @@ static void test_start_errors(void **state)
 	wf_shim_state lst = {0};
 	for (int i = 0; i < 2000 && !lst.exited; i++) {
 		read_state(&lst);
-		sleep_ms(5);
+		test_fs_sleep_ms(5);
 	}
 	assert_true(lst.exited);
 	assert_int_equal(lst.exit_code, 0);
@@ -415,7 +401,7 @@ static void test_start_errors(void **state)
 	char *slog = NULL;
 	for (int i = 0; i < 400 && !(slog && strstr(slog, "cannot open log")); i++) {
 		free(slog);
-		sleep_ms(5);
+		test_fs_sleep_ms(5);
 		slog = slurp(slog_path);
 	}
 	assert_non_null(slog);
@@ -521,7 +507,7 @@ static void test_signals(void **state)
 		char *rp = ok ? strrchr(buf, ')') : NULL;
 		gone = rp && rp[2] == 'Z';
 		if (!gone)
-			sleep_ms(5);
+			test_fs_sleep_ms(5);
 	}
 	assert_true(gone);
 }
@@ -584,7 +570,7 @@ static void test_survives_agent_kill(void **state)
 	free(s);
 	bool gone = false;
 	for (int i = 0; i < 2000 && !(gone = proc_gone(shim)); i++)
-		sleep_ms(5);
+		test_fs_sleep_ms(5);
 	assert_true(gone);
 	assert_shim_log_clean();
 }
