@@ -243,11 +243,22 @@ static void wf__event_validate(const json_t *obj, const json_t *old, wf_causes *
 	json_t *io = json_object_get(obj, "involvedObject");
 	if (io && !json_is_object(io))
 		wf_causes_invalid(c, "involvedObject", io, "must be an object");
+	/* The event lives in its object's namespace; an event about a
+	 * cluster-scoped object (or about nothing) in "default". Events in the
+	 * new style (eventTime set) may name an object elsewhere only when it
+	 * has a namespace of its own that matches, as in Kubernetes. */
 	const char *ns = wf_json_path_str(obj, "metadata.namespace");
 	const char *ions = wf_json_str(io, "namespace");
-	if (ions && ions[0] && ns && strcmp(ns, ions))
-		wf_causes_invalid(c, "involvedObject.namespace", json_object_get(io, "namespace"),
+	const char *etime = wf_json_str(obj, "eventTime");
+	bool old_style = !etime || !etime[0];
+	bool ok = ions && ions[0] ? !ns || !strcmp(ns, ions)
+				  : !old_style || !ns || !ns[0] || !strcmp(ns, "default");
+	if (!ok) {
+		json_t *got = json_string(ions ? ions : "");
+		wf_causes_invalid(c, "involvedObject.namespace", got,
 				  "does not match event.namespace");
+		json_decref(got);
+	}
 	json_t *count = json_object_get(obj, "count");
 	if (count && !json_is_null(count) && !json_is_integer(count))
 		wf_causes_invalid(c, "count", count, "must be an integer");

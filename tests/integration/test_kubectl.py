@@ -655,6 +655,35 @@ def post_event(cluster, ns, name, involved, reason, message):
     assert r.code == 201, r.body
 
 
+def test_event_namespace_must_match_its_object(cluster):
+    """As in Kubernetes: an Event in namespace N is about an object in N; one
+    about a cluster-scoped object (or naming no namespace) lives in default."""
+    ns = "ev-ns-check"
+    cluster.post("/api/v1/namespaces", {"metadata": {"name": ns}})
+
+    for name, involved in (("none", None), ("empty-ns", {"kind": "Node", "name": "n1"}),
+                           ("other-ns", {"kind": "Pod", "name": "p", "namespace": "default"})):
+        ev = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+              "reason": "Test", "message": "m", "type": "Normal"}
+        if involved:
+            ev["involvedObject"] = involved
+        r = cluster.post("/api/v1/namespaces/%s/events" % ns, ev)
+        assert r.code == 422, (name, r.body)
+        st = r.json()
+        assert st["kind"] == "Status" and st["reason"] == "Invalid"
+        causes = st["details"]["causes"]
+        assert [c["field"] for c in causes] == ["involvedObject.namespace"], causes
+        assert "does not match event.namespace" in causes[0]["message"]
+    assert cluster.get("/api/v1/namespaces/%s/events" % ns).json()["items"] == []
+    # the matching namespace, and a node's event in default, are fine
+    ok = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "fine"},
+          "involvedObject": {"kind": "Pod", "name": "p", "namespace": ns}, "reason": "Test"}
+    assert cluster.post("/api/v1/namespaces/%s/events" % ns, ok).code == 201
+    node_ev = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "ev-ns-check-node"},
+               "involvedObject": {"kind": "Node", "name": "n1"}, "reason": "Test"}
+    assert cluster.post("/api/v1/namespaces/default/events", node_ev).code == 201
+
+
 def events_section(text):
     assert "Events:" in text, text
     return text.split("Events:", 1)[1]
