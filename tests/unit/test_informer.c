@@ -59,6 +59,16 @@ static void rec_del(void *ctx, const json_t *obj)
 	r->calls++;
 }
 
+/* Record every add, update and delete of inf into r (its log starts empty). */
+static void rec_attach(wf_informer *inf, rec *r)
+{
+	*r = (rec){0};
+	wf_buf_init(&r->log);
+	wf_buf_puts(&r->log, "");
+	wf_informer_handlers h = {.add = rec_add, .update = rec_update, .del = rec_del, .ctx = r};
+	assert_int_equal(wf_informer_add_handlers(inf, &h), 0);
+}
+
 static const char *node_of(const json_t *pod)
 {
 	return json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
@@ -93,11 +103,8 @@ static size_t idx_count(wf_informer *inf, int idx, const char *v)
 static void test_apply_events(void **state)
 {
 	wf_informer *inf = wf_informer_new(NULL, "/api/v1/pods");
-	rec r = {0};
-	wf_buf_init(&r.log);
-	wf_buf_puts(&r.log, "");
-	wf_informer_handlers h = {.add = rec_add, .update = rec_update, .del = rec_del, .ctx = &r};
-	assert_int_equal(wf_informer_add_handlers(inf, &h), 0);
+	rec r;
+	rec_attach(inf, &r);
 	int by_node = wf_informer_add_index(inf, node_of);
 	assert_true(by_node >= 0);
 	wf_informer_set_transform(inf, strip_status);
@@ -193,11 +200,8 @@ static void test_apply_events(void **state)
 static void test_replace_delivers_diff(void **state)
 {
 	wf_informer *inf = wf_informer_new(NULL, "/api/v1/pods");
-	rec r = {0};
-	wf_buf_init(&r.log);
-	wf_buf_puts(&r.log, "");
-	wf_informer_handlers h = {.add = rec_add, .update = rec_update, .del = rec_del, .ctx = &r};
-	wf_informer_add_handlers(inf, &h);
+	rec r;
+	rec_attach(inf, &r);
 	int by_node = wf_informer_add_index(inf, node_of);
 	json_t *list = json_array();
 	json_array_append_new(list, obj("ns", "keep", "1", "n1"));
@@ -382,11 +386,8 @@ static void test_filter(void **state)
 static void test_versions(void **state)
 {
 	wf_informer *inf = wf_informer_new(NULL, "/api/v1/pods");
-	rec r = {0};
-	wf_buf_init(&r.log);
-	wf_buf_puts(&r.log, "");
-	wf_informer_handlers h = {.add = rec_add, .update = rec_update, .del = rec_del, .ctx = &r};
-	wf_informer_add_handlers(inf, &h);
+	rec r;
+	rec_attach(inf, &r);
 	json_t *v10 = obj("ns", "a", "10", "n1"), *v9 = obj("ns", "a", "9", "n2");
 	json_t *v11 = obj("ns", "a", "11", "n3");
 	wf_informer_apply(inf, "ADDED", v10);
@@ -578,11 +579,8 @@ static void test_live_list_watch_and_restart(void **state)
 	const size_t bulk = WF_INFORMER_PAGE + 20;
 
 	wf_informer *inf = wf_informer_new(c, "/api/v1/pods");
-	rec r = {0};
-	wf_buf_init(&r.log);
-	wf_buf_puts(&r.log, "");
-	wf_informer_handlers h = {.add = rec_add, .update = rec_update, .del = rec_del, .ctx = &r};
-	wf_informer_add_handlers(inf, &h);
+	rec r;
+	rec_attach(inf, &r);
 	int by_node = wf_informer_add_index(inf, node_of);
 	wf_err err = {0};
 	assert_int_equal(wf_informer_start(inf, &err), 0);

@@ -296,18 +296,7 @@ static void test_decode_fuzz(void **state)
 		}
 		json_t *v = wf_jpack_decode(b, n);
 		if (v) {
-			size_t l2 = 0;
-			unsigned char *again = wf_jpack_encode(v, &l2);
-			assert_non_null(again);
-			json_t *w = wf_jpack_decode(again, l2);
-			assert_non_null(w);
-			char *a = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-			char *c = json_dumps(w, JSON_ENCODE_ANY | JSON_COMPACT);
-			assert_string_equal(a, c);
-			free(a);
-			free(c);
-			json_decref(w);
-			free(again);
+			roundtrip_as(v, true); /* random keys may hold NUL bytes */
 			json_decref(v);
 		}
 		free(b);
