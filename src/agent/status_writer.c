@@ -2,44 +2,35 @@
  * status_writer.c - per-worker FIFOs of pod status writes (see
  * status_writer.h).
  *
- * Each worker owns a FIFO and a mutex. put merges into the write of the
- * same uid still waiting in that FIFO (its status replaced, metadata patches
- * merged), so a pod's order is kept and at most one write per pod waits;
- * otherwise it appends. A worker takes the head, sends it without its lock
- * held, then reports through `done`.
+ * Each worker is a one-thread wf_fifo that drains when freed. put merges
+ * into the write of the same uid still waiting in that FIFO (its status
+ * replaced, metadata patches merged), so a pod's order is kept and at most
+ * one write per pod waits; otherwise it appends. The worker sends a write
+ * with no lock held, then reports through `done`.
  */
 #include "agent/status_writer.h"
-#include "lib/wf_hash.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/wf_fifo.h"
+#include "lib/wf_hash.h"
 #include "lib/wf_mem.h"
 
 typedef struct wf__write {
-	struct wf__write *next;
+	wf_fifo_job job; /* first */
 	char *path, *uid;
 	char *status; /* the status as JSON text, or NULL */
 	json_t *meta; /* a patch of metadata ({"metadata": {...}}), or NULL */
 } wf__write;
 
-typedef struct wf__worker {
-	struct wf_status_writer *w;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	wf__write *head, *tail;
-	bool stopping;
-} wf__worker;
-
 struct wf_status_writer {
 	wf_client *client;
 	wf_status_done_fn done;
 	void *ctx;
-	wf__worker *workers;
+	wf_fifo **workers;
 	int n;
 };
 
@@ -53,8 +44,10 @@ static void wf__write_free(wf__write *x)
 }
 
 /* One PATCH of pods/status: the metadata patch, if any, and the status. */
-static void wf__send(wf_status_writer *w, wf__write *x)
+static void wf__send(void *ctx, wf_fifo_job *job)
 {
+	wf_status_writer *w = ctx;
+	wf__write *x = (wf__write *)job;
 	long code = 0;
 	json_t *body = x->meta ? json_deep_copy(x->meta) : json_object();
 	json_t *st = x->status ? json_loads(x->status, 0, NULL) : NULL;
@@ -67,28 +60,7 @@ static void wf__send(wf_status_writer *w, wf__write *x)
 	json_decref(body);
 	if (x->status)
 		w->done(w->ctx, x->uid, x->status, rc == 0 && code == 200);
-}
-
-static void *wf__worker_main(void *arg)
-{
-	wf__worker *k = arg;
-	pthread_mutex_lock(&k->mu);
-	for (;;) {
-		while (!k->head && !k->stopping)
-			pthread_cond_wait(&k->cv, &k->mu);
-		wf__write *x = k->head;
-		if (!x)
-			break; /* stopping and drained */
-		k->head = x->next;
-		if (!k->head)
-			k->tail = NULL;
-		pthread_mutex_unlock(&k->mu);
-		wf__send(k->w, x);
-		wf__write_free(x);
-		pthread_mutex_lock(&k->mu);
-	}
-	pthread_mutex_unlock(&k->mu);
-	return NULL;
+	wf__write_free(x);
 }
 
 wf_status_writer *wf_status_writer_new(wf_client *client, int workers, wf_status_done_fn done,
@@ -100,46 +72,30 @@ wf_status_writer *wf_status_writer_new(wf_client *client, int workers, wf_status
 	w->ctx = ctx;
 	w->n = workers > 0 ? workers : 1;
 	w->workers = wf_xcalloc((size_t)w->n, sizeof *w->workers);
-	for (int i = 0; i < w->n; i++) {
-		wf__worker *k = &w->workers[i];
-		k->w = w;
-		pthread_mutex_init(&k->mu, NULL);
-		pthread_cond_init(&k->cv, NULL);
-		pthread_create(&k->thread, NULL, wf__worker_main, k);
-	}
+	for (int i = 0; i < w->n; i++)
+		w->workers[i] = wf_fifo_new("wf-status", 1, true, wf__send, NULL, w);
 	return w;
 }
 
-static wf__worker *wf__worker_of(wf_status_writer *w, const char *uid)
+static wf_fifo *wf__worker_of(wf_status_writer *w, const char *uid)
 {
 	uint32_t h = wf_fnv1a32(WF_FNV32_BASIS, uid, strlen(uid));
-	return &w->workers[h % (uint32_t)w->n];
-}
-
-/* Append x to k's FIFO; k->mu held. */
-static void wf__append(wf__worker *k, wf__write *x)
-{
-	if (k->tail)
-		k->tail->next = x;
-	else
-		k->head = x;
-	k->tail = x;
-	pthread_cond_signal(&k->cv);
+	return w->workers[h % (uint32_t)w->n];
 }
 
 void wf_status_writer_put(wf_status_writer *w, const char *ns, const char *name, const char *uid,
 			  const char *status, json_t *meta)
 {
-	wf__worker *k = wf__worker_of(w, uid);
-	pthread_mutex_lock(&k->mu);
-	wf__write *x = k->head;
+	wf_fifo *k = wf__worker_of(w, uid);
+	wf_fifo_lock(k);
+	wf__write *x = (wf__write *)wf_fifo_first_locked(k);
 	while (x && strcmp(x->uid, uid))
-		x = x->next;
+		x = (wf__write *)x->job.next;
 	if (!x) {
 		x = wf_xcalloc(1, sizeof *x);
 		x->path = wf_xasprintf("/api/v1/namespaces/%s/pods/%s/status", ns, name);
 		x->uid = wf_xstrdup(uid);
-		wf__append(k, x);
+		wf_fifo_push_locked(k, &x->job);
 	}
 	if (status) {
 		free(x->status);
@@ -151,26 +107,17 @@ void wf_status_writer_put(wf_status_writer *w, const char *ns, const char *name,
 	} else if (meta) {
 		x->meta = meta;
 	}
-	pthread_mutex_unlock(&k->mu);
+	wf_fifo_unlock(k);
 }
 
 void wf_status_writer_free(wf_status_writer *w)
 {
 	if (!w)
 		return;
-	for (int i = 0; i < w->n; i++) {
-		wf__worker *k = &w->workers[i];
-		pthread_mutex_lock(&k->mu);
-		k->stopping = true;
-		pthread_cond_broadcast(&k->cv);
-		pthread_mutex_unlock(&k->mu);
-	}
-	for (int i = 0; i < w->n; i++) {
-		wf__worker *k = &w->workers[i];
-		pthread_join(k->thread, NULL);
-		pthread_cond_destroy(&k->cv);
-		pthread_mutex_destroy(&k->mu);
-	}
+	for (int i = 0; i < w->n; i++)
+		wf_fifo_close(w->workers[i]); /* all drain at once */
+	for (int i = 0; i < w->n; i++)
+		wf_fifo_free(w->workers[i]);
 	free(w->workers);
 	free(w);
 }

@@ -1,20 +1,18 @@
 /*
- * request_queue.c - the bounded FIFO of fire-and-forget requests and its
- * worker threads (see request_queue.h).
- *
- * One mutex guards the list and the counters; workers sleep on a condition
- * variable while the list is empty and leave once `stopping` is set and the
- * list is drained, so wf_request_queue_free sends everything queued before it.
+ * request_queue.c - the bounded FIFO of fire-and-forget requests (see
+ * request_queue.h), on a wf_fifo that drains when freed, so
+ * wf_request_queue_free sends everything queued before it. The FIFO's lock
+ * also guards the counters.
  */
 #include "client/request_queue.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
+#include "lib/wf_fifo.h"
 #include "lib/wf_mem.h"
 
 typedef struct wf__request {
-	struct wf__request *next;
+	wf_fifo_job job; /* first */
 	const char *method, *content_type;
 	char *path;
 	json_t *body;
@@ -22,41 +20,22 @@ typedef struct wf__request {
 
 struct wf_request_queue {
 	wf_client *client;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	wf__request *head, *tail;
-	size_t n, max, dropped, sent;
-	bool stopping;
-	pthread_t *threads;
-	int nthreads;
+	wf_fifo *fifo;
+	size_t max, dropped, sent;
 };
 
-static void *wf__request_main(void *arg)
+static void wf__send(void *ctx, wf_fifo_job *job)
 {
-	wf_request_queue *q = arg;
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		while (!q->head && !q->stopping)
-			pthread_cond_wait(&q->cv, &q->mu);
-		wf__request *p = q->head;
-		if (!p)
-			break; /* stopping and drained */
-		q->head = p->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->n--;
-		pthread_mutex_unlock(&q->mu);
-		long code = 0;
-		wf_client_do(q->client, p->method, p->path, p->body, p->content_type, &code, NULL,
-			     NULL);
-		free(p->path);
-		json_decref(p->body);
-		free(p);
-		pthread_mutex_lock(&q->mu);
-		q->sent++;
-	}
-	pthread_mutex_unlock(&q->mu);
-	return NULL;
+	wf_request_queue *q = ctx;
+	wf__request *p = (wf__request *)job;
+	long code = 0;
+	wf_client_do(q->client, p->method, p->path, p->body, p->content_type, &code, NULL, NULL);
+	free(p->path);
+	json_decref(p->body);
+	free(p);
+	wf_fifo_lock(q->fifo);
+	q->sent++;
+	wf_fifo_unlock(q->fifo);
 }
 
 wf_request_queue *wf_request_queue_new(wf_client *client, int threads, size_t max)
@@ -64,22 +43,17 @@ wf_request_queue *wf_request_queue_new(wf_client *client, int threads, size_t ma
 	wf_request_queue *q = wf_xcalloc(1, sizeof *q);
 	q->client = client;
 	q->max = max ? max : 1;
-	q->nthreads = threads > 0 ? threads : 1;
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
-	q->threads = wf_xcalloc((size_t)q->nthreads, sizeof *q->threads);
-	for (int i = 0; i < q->nthreads; i++)
-		pthread_create(&q->threads[i], NULL, wf__request_main, q);
+	q->fifo = wf_fifo_new("wf-requests", threads, true, wf__send, NULL, q);
 	return q;
 }
 
 bool wf_request_queue_add(wf_request_queue *q, const char *method, const char *path,
 			  const char *content_type, json_t *body)
 {
-	pthread_mutex_lock(&q->mu);
-	if (q->stopping || q->n >= q->max) {
+	wf_fifo_lock(q->fifo);
+	if (wf_fifo_closed_locked(q->fifo) || wf_fifo_len_locked(q->fifo) >= q->max) {
 		q->dropped++;
-		pthread_mutex_unlock(&q->mu);
+		wf_fifo_unlock(q->fifo);
 		json_decref(body);
 		return false;
 	}
@@ -88,30 +62,24 @@ bool wf_request_queue_add(wf_request_queue *q, const char *method, const char *p
 	p->content_type = content_type;
 	p->path = wf_xstrdup(path);
 	p->body = body;
-	if (q->tail)
-		q->tail->next = p;
-	else
-		q->head = p;
-	q->tail = p;
-	q->n++;
-	pthread_cond_signal(&q->cv);
-	pthread_mutex_unlock(&q->mu);
+	wf_fifo_push_locked(q->fifo, &p->job);
+	wf_fifo_unlock(q->fifo);
 	return true;
 }
 
 size_t wf_request_queue_dropped(wf_request_queue *q)
 {
-	pthread_mutex_lock(&q->mu);
+	wf_fifo_lock(q->fifo);
 	size_t n = q->dropped;
-	pthread_mutex_unlock(&q->mu);
+	wf_fifo_unlock(q->fifo);
 	return n;
 }
 
 size_t wf_request_queue_sent(wf_request_queue *q)
 {
-	pthread_mutex_lock(&q->mu);
+	wf_fifo_lock(q->fifo);
 	size_t n = q->sent;
-	pthread_mutex_unlock(&q->mu);
+	wf_fifo_unlock(q->fifo);
 	return n;
 }
 
@@ -119,14 +87,6 @@ void wf_request_queue_free(wf_request_queue *q)
 {
 	if (!q)
 		return;
-	pthread_mutex_lock(&q->mu);
-	q->stopping = true;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-	for (int i = 0; i < q->nthreads; i++)
-		pthread_join(q->threads[i], NULL);
-	free(q->threads);
-	pthread_cond_destroy(&q->cv);
-	pthread_mutex_destroy(&q->mu);
+	wf_fifo_free(q->fifo);
 	free(q);
 }
