@@ -42,6 +42,7 @@
 #include "controllers/controllers_internal.h"
 #include "lib/wf_hash.h"
 #include "lib/wf_smap.h"
+#include "lib/wf_fifo.h"
 #include "lib/wf_mem.h"
 #include "lib/wf_time.h"
 #include "scheduler/convert.h"
@@ -225,7 +226,7 @@ typedef enum wf__tkind {
 
 /* Work for an API worker. Strings owned. */
 typedef struct wf__task {
-	struct wf__task *next;
+	wf_fifo_job job; /* first */
 	wf__tkind kind;
 	char *ns, *name, *node, *msg;
 	char *by; /* EVICT: "ns/name" of the preemptor */
@@ -234,7 +235,7 @@ typedef struct wf__task {
 } wf__task;
 
 typedef struct wf__event {
-	struct wf__event *next;
+	wf_fifo_job job; /* first */
 	const char *api_version, *kind, *type, *reason; /* static strings */
 	char *ns, *name, *message;
 	char uid[64];
@@ -242,14 +243,6 @@ typedef struct wf__event {
 
 typedef struct wf__schedctl wf__schedctl;
 
-typedef struct wf__worker {
-	wf__schedctl *sc;
-	pthread_t thread;
-	bool started;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	wf__task *head, *tail;
-} wf__worker;
 
 typedef struct wf__seen {
 	uint64_t fp;
@@ -298,16 +291,11 @@ struct wf__schedctl {
 	wf_smap meta;	    /* loop: "ns/name" of pending pods -> wf__podmeta */
 	wf_smap timed_out; /* loop: "ns/name" of groups that timed out -> char *message */
 
-	wf__worker workers[WF__WORKERS];
-	atomic_long ntasks; /* queued or running in the workers */
+	wf_fifo *workers[WF__WORKERS]; /* API work; a pod's always on the same one */
+	atomic_long ntasks;	       /* queued or running in the workers */
 
-	pthread_mutex_t emu; /* events */
-	pthread_cond_t econd;
-	wf__event *ehead, *etail;
-	size_t nevents;
+	wf_fifo *events; /* Events to post; its lock guards events_dropped */
 	unsigned long events_dropped;
-	pthread_t ethreads[WF__EVENT_THREADS];
-	int nethreads;
 };
 
 /* ---- deltas ------------------------------------------------------------------------- */
@@ -364,12 +352,12 @@ static void wf__event_add(wf__schedctl *sc, const char *api_version, const char 
 			  const char *ns, const char *name, const char *uid, const char *type,
 			  const char *reason, const char *message)
 {
-	pthread_mutex_lock(&sc->emu);
-	if (sc->nevents >= WF__EVENT_QUEUE_MAX) {
+	wf_fifo_lock(sc->events);
+	if (wf_fifo_len_locked(sc->events) >= WF__EVENT_QUEUE_MAX) {
 		if (sc->events_dropped++ % 1000 == 0)
 			wf__ctl_log("scheduler: event queue full, dropping events (%lu so far)",
 				    sc->events_dropped);
-		pthread_mutex_unlock(&sc->emu);
+		wf_fifo_unlock(sc->events);
 		return;
 	}
 	wf__event *e = wf_xcalloc(1, sizeof *e);
@@ -381,50 +369,32 @@ static void wf__event_add(wf__schedctl *sc, const char *api_version, const char 
 	e->name = wf_xstrdup(name);
 	e->message = wf_xstrdup(message);
 	snprintf(e->uid, sizeof e->uid, "%s", uid ? uid : "");
-	if (sc->etail)
-		sc->etail->next = e;
-	else
-		sc->ehead = e;
-	sc->etail = e;
-	sc->nevents++;
-	pthread_cond_signal(&sc->econd);
-	pthread_mutex_unlock(&sc->emu);
+	wf_fifo_push_locked(sc->events, &e->job);
+	wf_fifo_unlock(sc->events);
 }
 
-static void wf__event_free(wf__event *e)
+static void wf__event_free(void *ctx, wf_fifo_job *job)
 {
+	wf__event *e = (wf__event *)job;
 	free(e->ns);
 	free(e->name);
 	free(e->message);
 	free(e);
 }
 
-static void *wf__event_main(void *arg)
+/* Post one Event (none once the controllers stop). */
+static void wf__event_post(void *ctx, wf_fifo_job *job)
 {
-	wf__schedctl *sc = arg;
-	for (;;) {
-		pthread_mutex_lock(&sc->emu);
-		while (!sc->ehead && !sc->c->stop)
-			pthread_cond_wait(&sc->econd, &sc->emu);
-		wf__event *e = sc->ehead;
-		if (e) {
-			sc->ehead = e->next;
-			if (!sc->ehead)
-				sc->etail = NULL;
-			sc->nevents--;
-		}
-		pthread_mutex_unlock(&sc->emu);
-		if (!e)
-			return NULL; /* stopping, nothing left */
-		if (!sc->c->stop) {
-			json_t *obj = json_pack("{s:{s:s,s:s,s:s}}", "metadata", "name", e->name,
-						"namespace", e->ns, "uid", e->uid);
-			wf__ctl_event(sc->c, obj, e->api_version, e->kind, e->type, e->reason,
-				      e->message, WF__COMPONENT);
-			json_decref(obj);
-		}
-		wf__event_free(e);
+	wf__schedctl *sc = ctx;
+	wf__event *e = (wf__event *)job;
+	if (!sc->c->stop) {
+		json_t *obj = json_pack("{s:{s:s,s:s,s:s}}", "metadata", "name", e->name,
+					"namespace", e->ns, "uid", e->uid);
+		wf__ctl_event(sc->c, obj, e->api_version, e->kind, e->type, e->reason, e->message,
+			      WF__COMPONENT);
+		json_decref(obj);
 	}
+	wf__event_free(ctx, job);
 }
 
 static void wf__pod_event(wf__schedctl *sc, const char *ns, const char *name, const char *uid,
@@ -746,16 +716,8 @@ static void wf__dispatch(wf__schedctl *sc, wf__task *t)
 	char key[600];
 	int n = snprintf(key, sizeof key, "%s/%s", t->ns, t->name);
 	size_t len = n < 0 ? 0 : (size_t)n >= sizeof key ? sizeof key - 1 : (size_t)n;
-	wf__worker *w = &sc->workers[wf__fnv(key, len) % WF__WORKERS];
 	atomic_fetch_add(&sc->ntasks, 1);
-	pthread_mutex_lock(&w->mu);
-	if (w->tail)
-		w->tail->next = t;
-	else
-		w->head = t;
-	w->tail = t;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->mu);
+	wf_fifo_push(sc->workers[wf__fnv(key, len) % WF__WORKERS], &t->job);
 }
 
 static char *wf__pod_path(const char *ns, const char *name, const char *sub)
@@ -961,44 +923,42 @@ static void wf__do_group_condition(wf__schedctl *sc, wf__task *t)
 	}
 }
 
-static void *wf__worker_main(void *arg)
+/* A task done, or not taken (at stop): freed and no longer counted. */
+static void wf__task_end(void *ctx, wf_fifo_job *job)
 {
-	wf__worker *w = arg;
-	wf__schedctl *sc = w->sc;
-	for (;;) {
-		pthread_mutex_lock(&w->mu);
-		while (!w->head && !sc->c->stop)
-			pthread_cond_wait(&w->cond, &w->mu);
-		wf__task *t = sc->c->stop ? NULL : w->head;
-		if (t) {
-			w->head = t->next;
-			if (!w->head)
-				w->tail = NULL;
-		}
-		pthread_mutex_unlock(&w->mu);
-		if (!t)
-			return NULL;
-		switch (t->kind) {
-		case WF__T_BIND:
-			wf__do_bind(sc, t);
-			break;
-		case WF__T_UNSCHED:
-			wf__do_unsched(sc, t);
-			break;
-		case WF__T_NOMINATE:
-			wf__do_nominate(sc, t);
-			break;
-		case WF__T_EVICT:
-			wf__do_evict(sc, t);
-			break;
-		case WF__T_GANG_TIMEOUT:
-		case WF__T_GANG_PLACED:
-			wf__do_group_condition(sc, t);
-			break;
-		}
-		wf__task_free(t);
-		atomic_fetch_sub(&sc->ntasks, 1);
+	wf__schedctl *sc = ctx;
+	wf__task_free((wf__task *)job);
+	atomic_fetch_sub(&sc->ntasks, 1);
+}
+
+/* Do one task (none once the controllers stop). */
+static void wf__task_run(void *ctx, wf_fifo_job *job)
+{
+	wf__schedctl *sc = ctx;
+	wf__task *t = (wf__task *)job;
+	if (sc->c->stop) {
+		wf__task_end(ctx, job);
+		return;
 	}
+	switch (t->kind) {
+	case WF__T_BIND:
+		wf__do_bind(sc, t);
+		break;
+	case WF__T_UNSCHED:
+		wf__do_unsched(sc, t);
+		break;
+	case WF__T_NOMINATE:
+		wf__do_nominate(sc, t);
+		break;
+	case WF__T_EVICT:
+		wf__do_evict(sc, t);
+		break;
+	case WF__T_GANG_TIMEOUT:
+	case WF__T_GANG_PLACED:
+		wf__do_group_condition(sc, t);
+		break;
+	}
+	wf__task_end(ctx, job);
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
@@ -1281,34 +1241,15 @@ void wf__sched_stop(wf_controllers *c)
 		pthread_join(sc->nodes.thread, NULL);
 	if (sc->pods.started)
 		pthread_join(sc->pods.thread, NULL);
-	for (int i = 0; i < WF__WORKERS; i++) {
-		wf__worker *w = &sc->workers[i];
-		pthread_mutex_lock(&w->mu);
-		pthread_cond_broadcast(&w->cond);
-		pthread_mutex_unlock(&w->mu);
-		if (w->started)
-			pthread_join(w->thread, NULL);
-		while (w->head) {
-			wf__task *t = w->head;
-			w->head = t->next;
-			wf__task_free(t);
-		}
-		pthread_cond_destroy(&w->cond);
-		pthread_mutex_destroy(&w->mu);
-	}
-	pthread_mutex_lock(&sc->emu);
-	pthread_cond_broadcast(&sc->econd);
-	pthread_mutex_unlock(&sc->emu);
-	for (int i = 0; i < sc->nethreads; i++)
-		pthread_join(sc->ethreads[i], NULL);
+	for (int i = 0; i < WF__WORKERS; i++) /* all stop at once */
+		if (sc->workers[i])
+			wf_fifo_close(sc->workers[i]);
+	for (int i = 0; i < WF__WORKERS; i++)
+		wf_fifo_free(sc->workers[i]);
+	wf_fifo_free(sc->events); /* the workers that add to it are gone */
 	if (sc->events_dropped)
 		wf__ctl_log("scheduler: %lu events dropped in all (event queue full)",
 			    sc->events_dropped);
-	while (sc->ehead) {
-		wf__event *e = sc->ehead;
-		sc->ehead = e->next;
-		wf__event_free(e);
-	}
 	while (sc->dhead) {
 		wf__delta *d = sc->dhead;
 		sc->dhead = d->next;
@@ -1319,8 +1260,6 @@ void wf__sched_stop(wf_controllers *c)
 	wf_smap_clear(&sc->meta, wf__meta_fini);
 	wf_smap_clear(&sc->timed_out, wf__msg_fini);
 	wf_sched_free(sc->s);
-	pthread_cond_destroy(&sc->econd);
-	pthread_mutex_destroy(&sc->emu);
 	pthread_cond_destroy(&sc->cond);
 	pthread_mutex_destroy(&sc->mu);
 	free(sc);
@@ -1335,13 +1274,6 @@ int wf__sched_start(wf_controllers *c, wf_err *err)
 	sc->s = wf_sched_new(NULL);
 	pthread_mutex_init(&sc->mu, NULL);
 	pthread_cond_init(&sc->cond, NULL);
-	pthread_mutex_init(&sc->emu, NULL);
-	pthread_cond_init(&sc->econd, NULL);
-	for (int i = 0; i < WF__WORKERS; i++) {
-		sc->workers[i].sc = sc;
-		pthread_mutex_init(&sc->workers[i].mu, NULL);
-		pthread_cond_init(&sc->workers[i].cond, NULL);
-	}
 	sc->nodes = (wf__stream){.sc = sc,
 				 .path = "/api/v1/nodes",
 				 .fp = wf__node_fp,
@@ -1376,19 +1308,10 @@ int wf__sched_start(wf_controllers *c, wf_err *err)
 		streams[i]->started = true;
 		pthread_setname_np(streams[i]->thread, i ? "sched-pods" : "sched-nodes");
 	}
-	for (int i = 0; i < WF__WORKERS; i++) {
-		if (pthread_create(&sc->workers[i].thread, NULL, wf__worker_main,
-				   &sc->workers[i]) != 0)
-			return wf_err_set(err, WF_EIO, "scheduler: cannot start a thread");
-		sc->workers[i].started = true;
-		pthread_setname_np(sc->workers[i].thread, "sched-api");
-	}
-	for (int i = 0; i < WF__EVENT_THREADS; i++) {
-		if (pthread_create(&sc->ethreads[i], NULL, wf__event_main, sc) != 0)
-			return wf_err_set(err, WF_EIO, "scheduler: cannot start a thread");
-		sc->nethreads++;
-		pthread_setname_np(sc->ethreads[i], "sched-events");
-	}
+	sc->events = wf_fifo_new("sched-events", WF__EVENT_THREADS, false, wf__event_post,
+				 wf__event_free, sc);
+	for (int i = 0; i < WF__WORKERS; i++)
+		sc->workers[i] = wf_fifo_new("sched-api", 1, false, wf__task_run, wf__task_end, sc);
 	if (pthread_create(&sc->loop, NULL, wf__loop_main, sc) != 0)
 		return wf_err_set(err, WF_EIO, "scheduler: cannot start a thread");
 	sc->loop_started = true;
