@@ -261,7 +261,7 @@ typedef struct wf__stream {
 	char rv[64];
 	bool relist;
 	long events;
-	volatile bool synced;
+	atomic_bool synced; /* set once every delta of the first list is queued */
 	pthread_t thread;
 	bool started;
 } wf__stream;
@@ -517,7 +517,7 @@ static int wf__stream_list(wf__stream *st, wf_err *err)
 		wf_smap_remove(&st->seen, seen, NULL);
 	}
 	snprintf(st->rv, sizeof st->rv, "%s", first_rv);
-	st->synced = true;
+	atomic_store(&st->synced, true);
 	return 0;
 }
 
@@ -1164,14 +1164,30 @@ static void wf__check_timed_out(wf__schedctl *sc)
 	}
 }
 
+/* Whether the node and pod streams and the informers have all listed. */
+static bool wf__all_listed(wf__schedctl *sc)
+{
+	if (!atomic_load(&sc->nodes.synced) || !atomic_load(&sc->pods.synced))
+		return false;
+	wf_informer *const need[] = {sc->pgs, sc->vpgs, sc->pcs};
+	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+		if (!wf_informer_synced(need[i]))
+			return false;
+	return true;
+}
+
 static void *wf__loop_main(void *arg)
 {
 	wf__schedctl *sc = arg;
 	wf_controllers *c = sc->c;
 	wf_sched_decision dec[WF__BATCH];
 	bool synced = false;
-	wf_informer *const need[] = {sc->pgs, sc->vpgs, sc->pcs, NULL};
 	for (;;) {
+		/* Read before the deltas are taken: once a source has listed,
+		 * every delta of its list is already queued, so what is taken
+		 * next holds all of it. (Read after, a list finished in between
+		 * would count as applied while its deltas still wait.) */
+		bool listed = synced || wf__all_listed(sc);
 		pthread_mutex_lock(&sc->mu);
 		if (!sc->dhead && !c->stop) {
 			struct timespec ts;
@@ -1195,13 +1211,9 @@ static void *wf__loop_main(void *arg)
 		}
 		if (c->stop)
 			break;
-		if (!synced) {
-			synced = sc->nodes.synced && sc->pods.synced;
-			for (size_t i = 0; need[i] && synced; i++)
-				synced = wf_informer_synced(need[i]);
-			if (!synced)
-				continue;
-		}
+		if (!listed)
+			continue;
+		synced = true;
 		while (atomic_load(&sc->ntasks) < WF__MAX_TASKS) {
 			int n = wf_sched_schedule(sc->s, now, dec, WF__BATCH);
 			for (int i = 0; i < n; i++)
