@@ -578,6 +578,49 @@ def test_indexed_gpu_job_completes(cluster, agents, scratch):
 # ---- the flag, and a restart ----------------------------------------------------------------
 
 
+def test_scheduler_places_nothing_before_every_node_is_listed():
+    """A scheduler that starts on a store of many nodes (two list pages)
+    decides nothing until it has them all: the one pod, which fits only the
+    node listed last, is bound there with no FailedScheduling on the way."""
+    keep_ready = ["--node-monitor-grace-period", "86400"]
+
+    def node(name, gpus):
+        res = {"cpu": "8", "memory": "32Gi", "pods": "110"}
+        if gpus:
+            res[GPU] = str(gpus)
+        return {"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+                "status": {"capacity": res, "allocatable": res,
+                           "conditions": [{"type": "Ready", "status": "True"}]}}
+
+    s = Server(extra_args=["--scheduler=false"] + keep_ready).start()
+    data_dir = s.data_dir
+    try:
+        c = Cluster(s)
+        for i in range(1200):
+            assert c.post("/api/v1/nodes", node("cpu-%04d" % i, 0)).code == 201
+        assert c.post("/api/v1/nodes", node("zz-gpu", 1)).code == 201
+        ns = ensure_ns(c, "sched-listed")
+        create(c, ns, pod("p", gpus=1))
+        s.stop()
+        s.assert_clean_log()
+
+        s = Server(data_dir=data_dir, extra_args=keep_ready).start()
+        c = Cluster(s)
+        wait_for(lambda: node_of(get_pod(c, ns, "p")) == "zz-gpu", what="p bound")
+        p = get_pod(c, ns, "p")
+        assert cond(p, "PodScheduled")["status"] == "True"
+        wait_for(lambda: events(c, ns, "p", "Scheduled"), what="Scheduled event")
+        # Events go out from several threads: give a stray one time to land.
+        time.sleep(1)
+        assert events(c, ns, "p", "FailedScheduling") == []
+        assert len(events(c, ns, "p", "Scheduled")) == 1
+    finally:
+        s.stop()
+        s.assert_clean_log()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def test_scheduler_flag_and_restart_keep_bindings():
     """--scheduler=false leaves pods alone; a scheduler started later places
     them; after a restart the pods bound before still hold their node, and a
