@@ -167,15 +167,15 @@ static uint64_t wf__node_fp(const json_t *node)
 	return h;
 }
 
-/* What scheduling reads of a pod: the spec, its group, phase, nomination,
- * identity and whether it is being deleted. Not its conditions. */
+/* What scheduling reads of a pod: the spec, its labels (pod affinity
+ * matches them; the group's is one), its group annotation, phase,
+ * nomination, identity and whether it is being deleted. Not its conditions. */
 static uint64_t wf__pod_fp(const json_t *pod)
 {
 	const json_t *md = json_object_get(pod, "metadata");
 	const json_t *st = json_object_get(pod, "status");
 	uint64_t h = wf__fp_opt(json_object_get(pod, "spec"), 1);
-	h +=
-	    wf__fp_opt(json_object_get(json_object_get(md, "labels"), WF_SCHED_LABEL_POD_GROUP), 2);
+	h += wf__fp_opt(json_object_get(md, "labels"), 2);
 	h += wf__fp_opt(
 	    json_object_get(json_object_get(md, "annotations"), WF_SCHED_ANNOTATION_GROUP_NAME), 3);
 	h += wf__fp_opt(json_object_get(st, "phase"), 4);

@@ -778,6 +778,210 @@ static int pod_affinity(cv *c, const json_t *spec, wf_sched_pod_spec *out)
 	return 0;
 }
 
+/* ---- pod affinity and anti-affinity ------------------------------------------------- */
+
+static const char *label_value(const wf_sched_pod_spec *pod, const char *key)
+{
+	for (size_t i = 0; i < pod->nlabels; i++)
+		if (!strcmp(pod->labels[i].key, key))
+			return pod->labels[i].value;
+	return NULL;
+}
+
+/* matchLabelKeys (In) or mismatchLabelKeys (NotIn): the pod's own value of
+ * each key joins the selector; a key the pod lacks adds nothing. */
+static int label_keys(cv *c, const json_t *t, const char *key, const char *path,
+		      const wf_sched_pod_spec *pod, wf_sched_op op, wf_sched_requirement *dst,
+		      size_t *n)
+{
+	json_t *arr;
+	int rc = get_arr(c, t, key, path, &arr);
+	if (rc < 0 || !arr)
+		return rc;
+	char base[CV_PATH];
+	sub(base, path, key);
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *k = json_array_get(arr, i);
+		char p[CV_PATH];
+		idx(p, base, i);
+		if (!json_is_string(k) || !*json_string_value(k))
+			return cv_fail(c, WF_EINVAL, p, "expected a label key");
+		const char *v = label_value(pod, json_string_value(k));
+		if (!v)
+			continue;
+		const char **vals = cv_alloc(c->a, sizeof(char *));
+		vals[0] = v;
+		dst[(*n)++] = (wf_sched_requirement){
+		    .key = cv_strdup(c->a, json_string_value(k)), .op = op, .values = vals, .nvalues = 1};
+	}
+	return 0;
+}
+
+/* A PodAffinityTerm of pod `pod` (its labels already read). */
+static int parse_pod_term(cv *c, const json_t *t, const char *path, int32_t weight,
+			  const wf_sched_pod_spec *pod, wf_sched_pod_term *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->weight = weight;
+	if (!json_is_object(t))
+		return cv_fail(c, WF_EINVAL, path, "expected an object");
+	char p[CV_PATH];
+	json_t *sel, *ml = NULL, *me = NULL, *nss, *nsel, *mk, *mmk;
+	int rc;
+	if ((rc = get_str(c, t, "topologyKey", path, &out->topology_key)) < 0 ||
+	    (rc = get_obj(c, t, "labelSelector", path, &sel)) < 0 ||
+	    (rc = get_arr(c, t, "namespaces", path, &nss)) < 0 ||
+	    (rc = get_obj(c, t, "namespaceSelector", path, &nsel)) < 0 ||
+	    (rc = get_arr(c, t, "matchLabelKeys", path, &mk)) < 0 ||
+	    (rc = get_arr(c, t, "mismatchLabelKeys", path, &mmk)) < 0)
+		return rc;
+	if (!out->topology_key || !*out->topology_key) {
+		sub(p, path, "topologyKey");
+		return cv_fail(c, WF_EINVAL, p, "Required value: can not be empty");
+	}
+	sub(p, path, "labelSelector");
+	if (sel && ((rc = get_obj(c, sel, "matchLabels", p, &ml)) < 0 ||
+		    (rc = get_arr(c, sel, "matchExpressions", p, &me)) < 0))
+		return rc;
+	size_t cap = json_object_size(ml) + json_array_size(me) + json_array_size(mk) +
+		     json_array_size(mmk);
+	if (cap > WF_SCHED_JSON_MAX_ITEMS)
+		return cv_fail(c, WF_ETOOBIG, p, "too many requirements");
+	wf_sched_requirement *r = cv_zalloc(c->a, (cap ? cap : 1) * sizeof(*r));
+	size_t n = 0;
+	out->match_nothing = !sel;
+	if (sel) {
+		wf_sched_label *labels;
+		size_t nl;
+		char pm[CV_PATH];
+		sub(pm, p, "matchLabels");
+		if ((rc = str_map(c, ml, pm, &labels, &nl)) < 0)
+			return rc;
+		for (size_t i = 0; i < nl; i++) {
+			const char **vals = cv_alloc(c->a, sizeof(char *));
+			vals[0] = labels[i].value;
+			r[n++] = (wf_sched_requirement){
+			    .key = labels[i].key, .op = WF_SCHED_OP_IN, .values = vals, .nvalues = 1};
+		}
+		size_t first = n;
+		if ((rc = parse_reqs(c, sel, "matchExpressions", p, false, r, &n)) < 0)
+			return rc;
+		for (size_t i = first; i < n; i++)
+			if (r[i].op > WF_SCHED_OP_DOES_NOT_EXIST) {
+				char pe[CV_PATH], po[CV_PATH];
+				sub(pm, p, "matchExpressions");
+				idx(pe, pm, i - first);
+				sub(po, pe, "operator");
+				return wf_err_set(c->err, WF_EINVAL,
+						  "%s: Invalid value: \"%s\": not a valid label "
+						  "selector operator",
+						  po, r[i].op == WF_SCHED_OP_GT ? "Gt" : "Lt");
+			}
+		if ((rc = label_keys(c, t, "matchLabelKeys", path, pod, WF_SCHED_OP_IN, r, &n)) <
+			0 ||
+		    (rc = label_keys(c, t, "mismatchLabelKeys", path, pod, WF_SCHED_OP_NOT_IN, r,
+				     &n)) < 0)
+			return rc;
+	}
+	out->selector = r;
+	out->nselector = n;
+	if (nsel) {
+		json_t *nml = json_object_get(nsel, "matchLabels");
+		json_t *nme = json_object_get(nsel, "matchExpressions");
+		sub(p, path, "namespaceSelector");
+		if (json_object_size(nml) || json_array_size(nme))
+			return cv_fail(c, WF_EINVAL, p,
+				       "Unsupported value: a namespaceSelector with "
+				       "matchLabels or matchExpressions is not supported by "
+				       "wharf-scheduler; list the namespaces, or use {} for all");
+		out->all_namespaces = true; /* {} selects every namespace */
+	}
+	size_t nn = json_array_size(nss);
+	const char **ns = cv_alloc(c->a, (nn ? nn : 1) * sizeof(char *));
+	sub(p, path, "namespaces");
+	for (size_t i = 0; i < nn; i++) {
+		json_t *x = json_array_get(nss, i);
+		if (!json_is_string(x) || !*json_string_value(x)) {
+			char pi[CV_PATH];
+			idx(pi, p, i);
+			return cv_fail(c, WF_EINVAL, pi, "expected a namespace name");
+		}
+		ns[i] = cv_strdup(c->a, json_string_value(x));
+	}
+	out->namespaces = ns;
+	out->nnamespaces = nn;
+	return 0;
+}
+
+/* One of podAffinity / podAntiAffinity: its required and preferred terms. */
+static int pod_terms(cv *c, const json_t *aff, const char *key, wf_sched_pod_spec *pod,
+		     const wf_sched_pod_term **req, size_t *nreq, const wf_sched_pod_term **pref,
+		     size_t *npref)
+{
+	json_t *pa, *ra, *pfa;
+	char base[CV_PATH], p[CV_PATH];
+	int rc;
+	sub(base, "spec.affinity", key);
+	if ((rc = get_obj(c, aff, key, "spec.affinity", &pa)) < 0 || !pa)
+		return rc;
+	if ((rc = get_arr(c, pa, "requiredDuringSchedulingIgnoredDuringExecution", base, &ra)) <
+		0 ||
+	    (rc = get_arr(c, pa, "preferredDuringSchedulingIgnoredDuringExecution", base, &pfa)) <
+		0)
+		return rc;
+	size_t nr = json_array_size(ra), np = json_array_size(pfa);
+	wf_sched_pod_term *r = cv_zalloc(c->a, (nr ? nr : 1) * sizeof(*r));
+	wf_sched_pod_term *f = cv_zalloc(c->a, (np ? np : 1) * sizeof(*f));
+	sub(p, base, "requiredDuringSchedulingIgnoredDuringExecution");
+	for (size_t i = 0; i < nr; i++) {
+		char pi[CV_PATH];
+		idx(pi, p, i);
+		if ((rc = parse_pod_term(c, json_array_get(ra, i), pi, 0, pod, &r[i])) < 0)
+			return rc;
+	}
+	sub(p, base, "preferredDuringSchedulingIgnoredDuringExecution");
+	for (size_t i = 0; i < np; i++) {
+		char pi[CV_PATH], pt[CV_PATH];
+		idx(pi, p, i);
+		json_t *e = json_array_get(pfa, i);
+		if (!json_is_object(e))
+			return cv_fail(c, WF_EINVAL, pi, "expected an object");
+		bool set;
+		int64_t w;
+		if ((rc = get_int(c, e, "weight", pi, 1, 100, &set, &w)) < 0)
+			return rc;
+		if (!set) {
+			sub(pt, pi, "weight");
+			return cv_fail(c, WF_EINVAL, pt, "Required value");
+		}
+		json_t *t = json_object_get(e, "podAffinityTerm");
+		sub(pt, pi, "podAffinityTerm");
+		if (!t)
+			return cv_fail(c, WF_EINVAL, pt, "Required value");
+		if ((rc = parse_pod_term(c, t, pt, (int32_t)w, pod, &f[i])) < 0)
+			return rc;
+	}
+	*req = r;
+	*nreq = nr;
+	*pref = f;
+	*npref = np;
+	return 0;
+}
+
+static int pod_inter_affinity(cv *c, const json_t *spec, wf_sched_pod_spec *out)
+{
+	json_t *aff;
+	int rc = get_obj(c, spec, "affinity", "spec", &aff);
+	if (rc < 0 || !aff)
+		return rc;
+	if ((rc = pod_terms(c, aff, "podAffinity", out, &out->affinity, &out->naffinity,
+			    &out->pref_affinity, &out->npref_affinity)) < 0)
+		return rc;
+	return pod_terms(c, aff, "podAntiAffinity", out, &out->anti_affinity,
+			 &out->nanti_affinity, &out->pref_anti_affinity,
+			 &out->npref_anti_affinity);
+}
+
 static int pod_tolerations(cv *c, const json_t *spec, wf_sched_pod_spec *out)
 {
 	json_t *arr;
@@ -853,6 +1057,9 @@ int wf_sched_pod_from_json(const json_t *pod, wf_sched_pod_spec *out, wf_err *er
 	if ((rc = get_obj(&c, md, "labels", "metadata", &labels)) < 0 ||
 	    (rc = get_obj(&c, md, "annotations", "metadata", &annots)) < 0)
 		goto fail;
+	if ((rc = str_map(&c, labels, "metadata.labels", (wf_sched_label **)&out->labels,
+			  &out->nlabels)) < 0)
+		goto fail;
 	const char *grp = NULL;
 	if (labels) {
 		json_t *v = json_object_get(labels, WF_SCHED_LABEL_POD_GROUP);
@@ -922,7 +1129,8 @@ int wf_sched_pod_from_json(const json_t *pod, wf_sched_pod_spec *out, wf_err *er
 	    (rc = str_map(&c, nsel, "spec.nodeSelector", (wf_sched_label **)&out->node_selector,
 			  &out->nnode_selector)) < 0)
 		goto fail;
-	if ((rc = pod_affinity(&c, spec, out)) < 0 || (rc = pod_tolerations(&c, spec, out)) < 0)
+	if ((rc = pod_affinity(&c, spec, out)) < 0 || (rc = pod_inter_affinity(&c, spec, out)) < 0 ||
+	    (rc = pod_tolerations(&c, spec, out)) < 0)
 		goto fail;
 	if (status) {
 		const char *phase, *nom;

@@ -74,17 +74,18 @@ static const wf__sc_bind_plugin binder = {
 
 const wf__sc_framework wf__sc_default_framework = {
     .sort = &wf__sc_sort_priority,
-    .prefilter = {&wf__sc_prefilter_resources, &wf__sc_prefilter_gang},
-    .nprefilter = 2,
+    .prefilter = {&wf__sc_prefilter_resources, &wf__sc_prefilter_gang, &wf__sc_prefilter_interpod},
+    .nprefilter = 3,
     .filter = {&wf__sc_filter_node_unschedulable, &wf__sc_filter_node_name,
 	       &wf__sc_filter_taint_toleration, &wf__sc_filter_node_affinity,
-	       &wf__sc_filter_resources_fit},
-    .nfilter = 5,
+	       &wf__sc_filter_resources_fit, &wf__sc_filter_interpod},
+    .nfilter = 6,
     .postfilter = &wf__sc_postfilter_preemption,
     .score = {&wf__sc_score_node_affinity, &wf__sc_score_taint_toleration, &wf__sc_score_gpu_avoid,
-	      &wf__sc_score_gpu_binpack, &wf__sc_score_least_allocated, &wf__sc_score_balanced},
-    .nscore = 6,
-    .class_score_slot = {0, 1, 2, 0xff, 0xff, 0xff},
+	      &wf__sc_score_gpu_binpack, &wf__sc_score_least_allocated, &wf__sc_score_balanced,
+	      &wf__sc_score_interpod},
+    .nscore = 7,
+    .class_score_slot = {0, 1, 2, 0xff, 0xff, 0xff, 0xff},
     .reserve = {&reserve_fit},
     .nreserve = 1,
     .permit = {&wf__sc_permit_gang},
@@ -186,6 +187,7 @@ bool wf__sc_pod_fits_node(wf_sched *s, wf__sc_pod *p, const wf__sc_node *n)
 	wf__sc_cycle_init(&cy, s, p, s->now);
 	if (p->gang && !wf__sc_gang_quorum(p->gang))
 		return false;
+	wf__sc_prefilter_interpod.prefilter(&cy); /* the state its Filter reads */
 	return wf__sc_filter_node(&cy, n).code == WF_SCHED_SUCCESS;
 }
 
@@ -437,6 +439,15 @@ void wf__sc_format_reason(const wf_sched *s, uint8_t reason, uint32_t arg, uint3
 				      g->nmembers, (int)g->min_member);
 		break;
 	}
+	case WF__RS_POD_AFFINITY:
+		wf_buf_puts(out, "node(s) didn't match pod affinity rules");
+		break;
+	case WF__RS_POD_ANTI:
+		wf_buf_puts(out, "node(s) didn't match pod anti-affinity rules");
+		break;
+	case WF__RS_EXISTING_ANTI:
+		wf_buf_puts(out, "node(s) didn't satisfy existing pods anti-affinity rules");
+		break;
 	default:
 		wf_buf_puts(out, "unknown reason");
 	}
@@ -457,6 +468,10 @@ uint32_t wf__sc_status_events(const wf__sc_status *st)
 		return WF__EV_RES;
 	case WF__RS_GANG:
 		return WF__EV_GANG;
+	case WF__RS_POD_AFFINITY:
+	case WF__RS_POD_ANTI:
+	case WF__RS_EXISTING_ANTI:
+		return WF__EV_PODS | WF__EV_LABELS;
 	default:
 		return WF__EV_ALL;
 	}

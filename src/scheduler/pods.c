@@ -114,6 +114,61 @@ static int check_term(const wf_sched_term *t, const char *what, size_t ti, wf_er
 	return 0;
 }
 
+static int check_pod_term_list(const wf_sched_pod_term *v, size_t n, const char *what,
+			       bool preferred, wf_err *err)
+{
+	if (n && !v)
+		return wf_err_set(err, WF_EINVAL, "%s terms missing", what);
+	for (size_t i = 0; i < n; i++) {
+		const wf_sched_pod_term *t = &v[i];
+		if (!t->topology_key || !*t->topology_key)
+			return wf_err_set(err, WF_EINVAL, "%s[%zu]: topologyKey is required", what,
+					  i);
+		if (preferred ? t->weight < 1 || t->weight > 100 : t->weight != 0)
+			return wf_err_set(err, WF_EINVAL, "%s[%zu]: weight %d not in %s", what, i,
+					  (int)t->weight, preferred ? "1..100" : "0..0");
+		if (t->nnamespaces && !t->namespaces)
+			return wf_err_set(err, WF_EINVAL, "%s[%zu]: namespaces missing", what, i);
+		for (size_t j = 0; j < t->nnamespaces; j++)
+			if (!t->namespaces[j] || !*t->namespaces[j])
+				return wf_err_set(err, WF_EINVAL, "%s[%zu]: empty namespace", what,
+						  i);
+		if (t->nselector && !t->selector)
+			return wf_err_set(err, WF_EINVAL, "%s[%zu]: selector missing", what, i);
+		for (size_t j = 0; j < t->nselector; j++) {
+			const wf_sched_requirement *r = &t->selector[j];
+			if (r->field || r->op > WF_SCHED_OP_DOES_NOT_EXIST)
+				return wf_err_set(err, WF_EINVAL,
+						  "%s[%zu]: a label selector takes In, NotIn, "
+						  "Exists and DoesNotExist only",
+						  what, i);
+		}
+		wf_sched_term sel = {.reqs = t->selector, .nreqs = t->nselector};
+		int rc = check_term(&sel, what, i, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_pod_terms(const wf_sched_pod_spec *sp, wf_err *err)
+{
+	int rc;
+	if ((rc = check_pod_term_list(sp->affinity, sp->naffinity, "podAffinity", false, err)) <
+		0 ||
+	    (rc = check_pod_term_list(sp->anti_affinity, sp->nanti_affinity, "podAntiAffinity",
+				      false, err)) < 0 ||
+	    (rc = check_pod_term_list(sp->pref_affinity, sp->npref_affinity,
+				      "preferred podAffinity", true, err)) < 0 ||
+	    (rc = check_pod_term_list(sp->pref_anti_affinity, sp->npref_anti_affinity,
+				      "preferred podAntiAffinity", true, err)) < 0)
+		return rc;
+	if (sp->naffinity + sp->nanti_affinity + sp->npref_affinity + sp->npref_anti_affinity >
+	    UINT16_MAX)
+		return wf_err_set(err, WF_ETOOBIG, "too many pod affinity terms");
+	return 0;
+}
+
 static int check_constraints(const wf_sched_pod_spec *sp, wf_err *err)
 {
 	for (size_t i = 0; i < sp->nnode_selector; i++)
@@ -143,6 +198,16 @@ static int check_constraints(const wf_sched_pod_spec *sp, wf_err *err)
 		if (rc < 0)
 			return rc;
 	}
+	int rc = check_pod_terms(sp, err);
+	if (rc < 0)
+		return rc;
+	if (sp->nlabels && !sp->labels)
+		return wf_err_set(err, WF_EINVAL, "labels missing");
+	if (sp->nlabels > UINT16_MAX)
+		return wf_err_set(err, WF_ETOOBIG, "too many labels");
+	for (size_t i = 0; i < sp->nlabels; i++)
+		if (!sp->labels[i].key || !*sp->labels[i].key || !sp->labels[i].value)
+			return wf_err_set(err, WF_EINVAL, "label %zu has no key or value", i);
 	if (sp->ntolerations && !sp->tolerations)
 		return wf_err_set(err, WF_EINVAL, "tolerations missing");
 	for (size_t i = 0; i < sp->ntolerations; i++) {
@@ -195,6 +260,52 @@ static void term_build(wf_sched *s, const wf_sched_term *in, wf__sc_term *out, w
 	}
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void aterm_build(wf_sched *s, const wf_sched_pod_term *in, wf__sc_aterm *out,
+			wf__sc_sig *g)
+{
+	out->topo = wf__sc_intern(&s->strs, in->topology_key);
+	out->weight = in->weight;
+	out->nothing = in->match_nothing;
+	out->all_ns = in->all_namespaces;
+	wf__sc_sig_u32(g, out->topo);
+	wf__sc_sig_u32(g, (uint32_t)out->weight);
+	wf__sc_sig_u32(g, (uint32_t)out->nothing << 1 | out->all_ns);
+	wf_sched_term sel = {.reqs = in->selector, .nreqs = in->nselector};
+	bool per_node = false; /* pod labels, not node labels: no bearing on classes */
+	wf__sc_term t;
+	term_build(s, &sel, &t, g, &per_node);
+	out->reqs = t.reqs;
+	out->nreqs = t.nreqs;
+	out->nns = out->all_ns ? 0 : (uint32_t)in->nnamespaces;
+	out->ns = wf_xcalloc(out->nns ? out->nns : 1, sizeof(char *));
+	for (uint32_t i = 0; i < out->nns; i++)
+		out->ns[i] = wf_xstrdup(in->namespaces[i]);
+	qsort(out->ns, out->nns, sizeof(char *), cmp_str);
+	wf__sc_sig_u32(g, out->nns);
+	for (uint32_t i = 0; i < out->nns; i++)
+		wf__sc_sig_u32(g, wf__sc_intern(&s->strs, out->ns[i]));
+}
+
+static void aterm_free(wf__sc_aterm *t)
+{
+	for (uint32_t i = 0; i < t->nreqs; i++)
+		free(t->reqs[i].vals);
+	free(t->reqs);
+	for (uint32_t i = 0; i < t->nns; i++)
+		free(t->ns[i]);
+	free(t->ns);
+}
+
+static uint32_t profile_naterms(const wf__sc_profile *pr)
+{
+	return pr->naff + pr->nanti + pr->npaff + pr->npanti;
+}
+
 static void term_free(wf__sc_term *t)
 {
 	for (uint32_t i = 0; i < t->nreqs; i++)
@@ -208,6 +319,9 @@ static void profile_destroy(wf__sc_profile *pr)
 		term_free(&pr->terms[i]);
 	for (uint32_t i = 0; i < pr->npref; i++)
 		term_free(&pr->pref[i].term);
+	for (uint32_t i = 0; i < profile_naterms(pr); i++)
+		aterm_free(&pr->aterms[i]);
+	free(pr->aterms);
 	free(pr->terms);
 	free(pr->pref);
 	free(pr->sel);
@@ -281,7 +395,27 @@ static wf__sc_profile *profile_get(wf_sched *s, const wf_sched_pod_spec *sp)
 		wf__sc_sig_u32(&g, o->v);
 		wf__sc_sig_u32(&g, (uint32_t)o->op << 8 | o->effect);
 	}
-	pr->per_node = per_node;
+	pr->naff = (uint32_t)sp->naffinity;
+	pr->nanti = (uint32_t)sp->nanti_affinity;
+	pr->npaff = (uint32_t)sp->npref_affinity;
+	pr->npanti = (uint32_t)sp->npref_anti_affinity;
+	uint32_t nat = profile_naterms(pr);
+	pr->aterms = wf_xcalloc(nat ? nat : 1, sizeof(*pr->aterms));
+	const struct {
+		const wf_sched_pod_term *v;
+		uint32_t n;
+	} lists[] = {{sp->affinity, pr->naff},
+		     {sp->anti_affinity, pr->nanti},
+		     {sp->pref_affinity, pr->npaff},
+		     {sp->pref_anti_affinity, pr->npanti}};
+	uint32_t at = 0;
+	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+		wf__sc_sig_u32(&g, lists[l].n);
+		for (uint32_t i = 0; i < lists[l].n; i++)
+			aterm_build(s, &lists[l].v[i], &pr->aterms[at++], &g);
+	}
+	/* Preferred inter-pod terms score nodes one by one: no class shortcut. */
+	pr->per_node = per_node || pr->npaff || pr->npanti;
 
 	uint32_t id;
 	if (wf__sc_hmap_get(&s->profmap, g.p, g.len, &id)) {
@@ -416,7 +550,7 @@ void wf__sc_pod_clear_nomination(wf_sched *s, wf__sc_pod *p)
 	wf__sc_node_unnominate(s, n, p);
 	p->nominated = -1;
 	for (uint32_t i = 0; i < s->nnoms; i++) {
-		if (s->noms[i] == p->id) {
+		if (s->noms[i].pod == p->id) {
 			s->noms[i] = s->noms[--s->nnoms];
 			break;
 		}
@@ -429,18 +563,19 @@ void wf__sc_pod_clear_nomination(wf_sched *s, wf__sc_pod *p)
 void wf__sc_pod_set_nomination(wf_sched *s, wf__sc_pod *p, wf__sc_node *n, int64_t now)
 {
 	if (p->nominated == (int32_t)n->id) {
-		p->nominated_at = now;
+		for (uint32_t i = 0; i < s->nnoms; i++)
+			if (s->noms[i].pod == p->id)
+				s->noms[i].at = now;
 		return;
 	}
 	wf__sc_pod_clear_nomination(s, p);
 	p->nominated = (int32_t)n->id;
-	p->nominated_at = now;
 	wf__sc_node_nominate(s, n, p);
 	if (s->nnoms == s->noms_cap) {
 		s->noms_cap = s->noms_cap ? s->noms_cap * 2 : 16;
 		s->noms = wf_xrealloc(s->noms, s->noms_cap * sizeof(*s->noms));
 	}
-	s->noms[s->nnoms++] = p->id;
+	s->noms[s->nnoms++] = (struct wf__sc_nom){.pod = p->id, .at = now};
 }
 
 /* ---- state changes ---------------------------------------------------------- */
@@ -498,6 +633,88 @@ static void pod_drop_q(wf__sc_pod *p)
 	}
 }
 
+/* Inter-pod bookkeeping when pod p is placed (d = +1) or leaves its node. */
+static void placed_changed(wf_sched *s, const wf__sc_pod *p, int d)
+{
+	if (s->naff_pods)
+		s->pods_moved = true;
+	if (p->prof && p->prof->nanti)
+		s->nanti_assigned += (size_t)(ptrdiff_t)d;
+}
+
+/* Whether pods with this profile can fail for inter-pod reasons. */
+static bool prof_has_required_terms(const wf__sc_profile *pr)
+{
+	return pr && (pr->naff || pr->nanti);
+}
+
+/* Pod p takes profile pr (NULL: none), holding the reference given. */
+static void pod_set_profile(wf_sched *s, wf__sc_pod *p, wf__sc_profile *pr)
+{
+	if (prof_has_required_terms(p->prof))
+		s->naff_pods--;
+	if (prof_has_required_terms(pr))
+		s->naff_pods++;
+	p->prof = pr;
+}
+
+static void lset_unref(wf_sched *s, wf__sc_lset *l)
+{
+	if (!l || --l->refs)
+		return;
+	wf__sc_hmap_del(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv));
+	s->lsets[l->id] = NULL;
+	s->lset_free = wf_xrealloc(s->lset_free, (s->nlset_free + 1) * sizeof(uint32_t));
+	s->lset_free[s->nlset_free++] = l->id;
+	free(l);
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+	const wf__sc_kv *x = a, *y = b;
+	return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* The pod takes the interned set of its labels (NULL when none). */
+static void store_labels(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp)
+{
+	wf__sc_lset *l = NULL;
+	if (sp->nlabels) {
+		l = wf_xmalloc(sizeof(*l) + sp->nlabels * sizeof(wf__sc_kv));
+		l->n = (uint32_t)sp->nlabels;
+		l->refs = 1;
+		memset(l->kv, 0, l->n * sizeof(wf__sc_kv)); /* the key's bytes, padding none */
+		for (size_t i = 0; i < sp->nlabels; i++) {
+			l->kv[i].k = wf__sc_intern(&s->strs, sp->labels[i].key);
+			l->kv[i].v = wf__sc_intern(&s->strs, sp->labels[i].value);
+		}
+		qsort(l->kv, l->n, sizeof(wf__sc_kv), cmp_kv);
+		uint32_t id;
+		if (wf__sc_hmap_get(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv), &id)) {
+			free(l);
+			l = s->lsets[id];
+			l->refs++;
+		} else {
+			if (s->nlset_free) {
+				id = s->lset_free[--s->nlset_free];
+			} else {
+				if (s->nlsets == s->lsets_cap) {
+					s->lsets_cap = s->lsets_cap ? s->lsets_cap * 2 : 64;
+					s->lsets = wf_xrealloc(s->lsets,
+							       s->lsets_cap * sizeof(*s->lsets));
+				}
+				id = s->nlsets++;
+			}
+			l->id = id;
+			s->lsets[id] = l;
+			wf__sc_hmap_put(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv),
+					id);
+		}
+	}
+	lset_unref(s, p->labels);
+	p->labels = l;
+}
+
 void wf__sc_pod_assign(wf_sched *s, wf__sc_pod *p, wf__sc_node *n, uint8_t state)
 {
 	uint8_t old = p->state;
@@ -509,6 +726,7 @@ void wf__sc_pod_assign(wf_sched *s, wf__sc_pod *p, wf__sc_node *n, uint8_t state
 	prio_count(s, p->prio, +1);
 	node_list_add(s, n, p);
 	wf__sc_node_account(s, n, p, +1);
+	placed_changed(s, p, +1);
 	p->state = state;
 	count_state(s, old, -1);
 	count_state(s, state, +1);
@@ -531,6 +749,7 @@ static void unassign_keep(wf_sched *s, wf__sc_pod *p)
 	prio_count(s, p->prio, -1);
 	wf__sc_node_account(s, n, p, -1);
 	node_list_del(s, n, p);
+	placed_changed(s, p, -1);
 	p->node = NULL;
 	p->state = WF__P_PENDING;
 	prof_pending(p->prof, +1);
@@ -688,6 +907,7 @@ static void pod_free(wf__sc_pod *p)
 
 static void pod_destroy(wf_sched *s, wf__sc_pod *p)
 {
+	lset_unref(s, p->labels);
 	wf__sc_hmap_del(&s->podmap, p->key, strlen(p->key));
 	s->pods[p->id] = NULL;
 	s->pod_free = wf_xrealloc(s->pod_free, (s->npod_free + 1) * sizeof(uint32_t));
@@ -707,7 +927,9 @@ static int pod_remove(wf_sched *s, wf__sc_pod *p)
 	else if (wf__sc_pod_where(p) != WF__Q_NONE)
 		wf__sc_q_remove(s, pod_unit(p));
 	prof_pending(p->prof, -1);
-	wf__sc_profile_unref(s, p->prof);
+	wf__sc_profile *old = p->prof;
+	pod_set_profile(s, p, NULL);
+	wf__sc_profile_unref(s, old);
 	pod_destroy(s, p);
 	if (n) {
 		wf__sc_q_freed(s, n);
@@ -784,6 +1006,7 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 	if (old_node)
 		unassign_keep(s, p);
 	store_requests(p, &reqs);
+	store_labels(s, p, sp);
 
 	bool constraints_changed = true;
 	wf__sc_profile *pr = profile_get(s, sp);
@@ -793,8 +1016,9 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 	} else {
 		/* The pod is pending here (any reservation was released above). */
 		prof_pending(p->prof, -1);
-		wf__sc_profile_unref(s, p->prof);
-		p->prof = pr;
+		wf__sc_profile *old = p->prof;
+		pod_set_profile(s, p, pr);
+		wf__sc_profile_unref(s, old);
 		prof_pending(pr, +1);
 	}
 	bool prio_changed = !created && p->prio != sp->priority;
@@ -953,6 +1177,11 @@ void wf__sc_pods_free(wf_sched *s)
 	}
 	free(s->pods);
 	free(s->pod_free);
+	for (uint32_t i = 0; i < s->nlsets; i++)
+		free(s->lsets[i]);
+	free(s->lsets);
+	free(s->lset_free);
+	wf__sc_hmap_free(&s->lsetmap);
 	free(s->noms);
 	free(s->prios);
 	wf__sc_hmap_free(&s->podmap);

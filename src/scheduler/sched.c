@@ -27,6 +27,7 @@ void wf_sched_config_default(wf_sched_config *cfg)
 	cfg->weight_gpu_avoid = 5;
 	cfg->weight_least_allocated = 1;
 	cfg->weight_balanced = 1;
+	cfg->weight_inter_pod = 2;
 	cfg->cpu_candidates_per_class = 8;
 }
 
@@ -156,14 +157,22 @@ void wf__sc_emit(wf_sched *s, wf_sched_decision_kind kind, const char *ns, size_
 
 /* ---- the loop ------------------------------------------------------------------ */
 
+/* Pods parked on inter-pod rules may pass once pods were placed or left. */
+static void pods_moved_event(wf_sched *s)
+{
+	if (s->pods_moved) {
+		s->pods_moved = false;
+		wf__sc_q_event(s, WF__EV_PODS);
+	}
+}
+
 static void expire_nominations(wf_sched *s, int64_t now)
 {
 	for (uint32_t i = s->nnoms; i-- > 0;) {
 		if (i >= s->nnoms)
 			continue;
-		wf__sc_pod *p = s->pods[s->noms[i]];
-		if (now - p->nominated_at >= s->cfg.nomination_ttl_ms)
-			wf__sc_pod_clear_nomination(s, p);
+		if (now - s->noms[i].at >= s->cfg.nomination_ttl_ms)
+			wf__sc_pod_clear_nomination(s, s->pods[s->noms[i].pod]);
 	}
 }
 
@@ -176,6 +185,7 @@ int wf_sched_schedule(wf_sched *s, int64_t now_ms, wf_sched_decision *out, size_
 	s->calls++;
 	expire_nominations(s, now_ms);
 	wf__sc_q_tick(s, now_ms);
+	pods_moved_event(s);
 	while (s->ndecq - s->decq_head < max) {
 		int32_t u = wf__sc_q_pop(s, now_ms);
 		if (u < 0)
@@ -186,6 +196,7 @@ int wf_sched_schedule(wf_sched *s, int64_t now_ms, wf_sched_decision *out, size_
 			wf__sc_schedule_gang(s, s->gangs[u >> 1], now_ms);
 		else
 			wf__sc_schedule_pod(s, s->pods[u >> 1], now_ms);
+		pods_moved_event(s);
 	}
 	/* After the cycles, so that a gang placed just now is not reported. */
 	wf__sc_gang_timers(s, now_ms);

@@ -26,7 +26,7 @@
  * Scheduling follows kube-scheduler's framework (extension points in its
  * order, one status type, scores 0-100 normalised and weighted), its filter
  * semantics (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
- * NodeResourcesFit; a node whose Ready condition is not True acts as tainted
+ * NodeResourcesFit, InterPodAffinity; a node whose Ready condition is not True acts as tainted
  * node.kubernetes.io/not-ready or .../unreachable:NoSchedule) and its
  * unschedulable message ("0/12 nodes are available: ...").
  *
@@ -130,6 +130,23 @@ typedef struct wf_sched_preferred {
 	wf_sched_term term;
 } wf_sched_preferred;
 
+/* A pod affinity or anti-affinity term (podAffinity, podAntiAffinity):
+ * the pods its label selector matches, in its namespaces, and the
+ * topology domain they share with a node (the node's value of
+ * topology_key). The selector's requirements are AND'ed over pod labels
+ * and use In, NotIn, Exists and DoesNotExist only (matchLabels become In
+ * with one value). */
+typedef struct wf_sched_pod_term {
+	const char *topology_key;
+	bool match_nothing; /* no labelSelector: the term matches no pod */
+	const wf_sched_requirement *selector;
+	size_t nselector;
+	bool all_namespaces; /* namespaceSelector {}: every namespace */
+	const char *const *namespaces; /* none (and not all): the pod's own */
+	size_t nnamespaces;
+	int32_t weight; /* preferred terms: 1..100; required: 0 */
+} wf_sched_pod_term;
+
 typedef enum wf_sched_ready {
 	WF_SCHED_READY_TRUE = 0,
 	WF_SCHED_READY_FALSE,	/* acts as taint node.kubernetes.io/not-ready:NoSchedule */
@@ -170,6 +187,13 @@ typedef struct wf_sched_pod_spec {
 	size_t npreferred;
 	const wf_sched_toleration *tolerations;
 	size_t ntolerations;
+	const wf_sched_label *labels; /* metadata.labels: what pod terms match */
+	size_t nlabels;
+	/* Required inter-pod terms (each must hold) and preferred ones (scored). */
+	const wf_sched_pod_term *affinity, *anti_affinity;
+	size_t naffinity, nanti_affinity;
+	const wf_sched_pod_term *pref_affinity, *pref_anti_affinity;
+	size_t npref_affinity, npref_anti_affinity;
 	const char *group;	    /* pod group name in the pod's namespace, or NULL */
 	const char *nominated_node; /* status.nominatedNodeName, or NULL */
 	void *storage_;		    /* owned by wf_sched_pod_from_json (convert.h), else NULL */
@@ -199,6 +223,7 @@ typedef struct wf_sched_config {
 	int weight_gpu_avoid;	     /* 5 */
 	int weight_least_allocated;  /* 1 */
 	int weight_balanced;	     /* 1 */
+	int weight_inter_pod;	     /* 2: preferred pod (anti-)affinity */
 	/* CPU-only pods: feasible nodes scored per node class (see framework.c). */
 	unsigned cpu_candidates_per_class; /* 8 */
 	/* Label keys whose values are per node (never grouped): default

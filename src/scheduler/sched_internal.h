@@ -142,6 +142,18 @@ typedef struct wf__sc_pterm {
 	wf__sc_term term;
 } wf__sc_pterm;
 
+/* A pod (anti-)affinity term (wf_sched_pod_term), interned. */
+typedef struct wf__sc_aterm {
+	uint32_t topo;	   /* topologyKey */
+	int32_t weight;	   /* preferred terms; 0 for required ones */
+	bool nothing;	   /* no labelSelector: matches no pod */
+	bool all_ns;	   /* every namespace */
+	wf__sc_req *reqs;  /* label selector over pod labels, AND'ed */
+	uint32_t nreqs;
+	char **ns;	   /* namespaces; none (and not all_ns): the pod's own */
+	uint32_t nns;
+} wf__sc_aterm;
+
 /* ---- node classes and nodes (nodes.c) ------------------------------------- */
 
 #define WF__SC_CPU_LEVELS 32
@@ -228,6 +240,10 @@ typedef struct wf__sc_profile {
 	uint32_t npref;
 	wf__sc_tol *tols;
 	uint32_t ntols;
+	/* Inter-pod terms: required affinity and anti-affinity, preferred
+	 * affinity and anti-affinity, in that order, in one array. */
+	wf__sc_aterm *aterms;
+	uint32_t naff, nanti, npaff, npanti;
 	bool per_node; /* reads node names or per-node labels: no class caching */
 	/* When every required term pins node names (matchFields metadata.name
 	 * In), the union of those names: the only candidates. */
@@ -257,6 +273,7 @@ enum {
 	WF__EV_TAINTS = 1u << 3,      /* node taints changed, or readiness */
 	WF__EV_SCHEDULABLE = 1u << 4, /* spec.unschedulable cleared */
 	WF__EV_GANG = 1u << 5,	      /* a member or the group itself changed */
+	WF__EV_PODS = 1u << 6,	      /* a pod was placed or left its node */
 	WF__EV_ALL = 0xffffffffu,
 };
 
@@ -287,6 +304,13 @@ enum {
 
 typedef struct wf__sc_gang wf__sc_gang;
 
+/* A pod's labels, interned: pods with equal labels (a Job's, a
+ * Deployment's) share one. */
+typedef struct wf__sc_lset {
+	uint32_t id, refs, n;
+	wf__sc_kv kv[]; /* sorted by key; also the set's key in s->lsetmap */
+} wf__sc_lset;
+
 typedef struct wf__sc_pod {
 	/* Fields ordered by size to avoid padding: one of these per pod. */
 	wf__sc_qent *q; /* its queue entry when not in a gang: made by wf__sc_pod_q
@@ -299,7 +323,7 @@ typedef struct wf__sc_pod {
 	wf__sc_node *node; /* assumed or bound */
 	wf__sc_gang *gang;
 	int64_t created_ms;
-	int64_t nominated_at;
+	wf__sc_lset *labels; /* metadata.labels; NULL when none */
 	wf__sc_link nlink;
 	wf__sc_link glink;
 	uint32_t id;
@@ -414,6 +438,17 @@ struct wf_sched {
 	uint32_t nfreed, freed_cap;
 	uint64_t calls; /* wf_sched_schedule calls so far */
 
+	wf__sc_lset **lsets; /* by id */
+	uint32_t nlsets, lsets_cap;
+	uint32_t *lset_free;
+	uint32_t nlset_free;
+	wf__sc_hmap lsetmap;
+
+	/* inter-pod affinity: nothing is checked or re-queued while no pod has terms */
+	size_t naff_pods;      /* pods whose profile has inter-pod terms */
+	size_t nanti_assigned; /* assumed or bound pods with required anti-affinity */
+	bool pods_moved;       /* a pod was placed or left (WF__EV_PODS is due) */
+
 	/* assigned pods per priority, sorted by priority: is anyone preemptible? */
 	struct wf__sc_prio_count {
 		int32_t prio;
@@ -422,7 +457,10 @@ struct wf_sched {
 	uint32_t nprios, prios_cap;
 
 	/* nominations */
-	uint32_t *noms; /* pod ids with a nomination */
+	struct wf__sc_nom {
+		uint32_t pod;
+		int64_t at; /* when it was (last) made */
+	} * noms;	    /* pods with a nomination */
 	uint32_t nnoms, noms_cap;
 
 	/* decisions */
@@ -451,6 +489,8 @@ void wf__sc_node_maybe_drop(wf_sched *s, wf__sc_node *n);
 void wf__sc_node_account(wf_sched *s, wf__sc_node *n, const wf__sc_pod *p, int sign);
 int64_t wf__sc_label_of(const wf_sched *s, const wf__sc_class *c, const wf__sc_node *n,
 			uint32_t key);
+/* The value id of key in kv (sorted by key), or -1. */
+int64_t wf__sc_kv_find(const wf__sc_kv *kv, uint32_t n, uint32_t key);
 bool wf__sc_is_per_node_key(const wf_sched *s, uint32_t key);
 void wf__sc_nodes_free(wf_sched *s);
 void wf__sc_node_nominate(wf_sched *s, wf__sc_node *n, wf__sc_pod *p);
@@ -536,6 +576,9 @@ enum {
 	WF__RS_NO_VICTIMS,    /* No preemption victims found for incoming pod */
 	WF__RS_NOT_HELPFUL,   /* Preemption is not helpful for scheduling */
 	WF__RS_GANG,	      /* pod group arg (gang id) missing or below minMember */
+	WF__RS_POD_AFFINITY,  /* node(s) didn't match pod affinity rules */
+	WF__RS_POD_ANTI,      /* node(s) didn't match pod anti-affinity rules */
+	WF__RS_EXISTING_ANTI, /* node(s) didn't satisfy existing pods anti-affinity rules */
 	WF__RS_COUNT,
 };
 
@@ -549,6 +592,7 @@ typedef struct wf__sc_cycle {
 	bool cpu_only; /* requests no extended resource */
 	int64_t req_cpu, req_mem, req_primary;
 	bool skip_score[8]; /* PreScore verdicts by score plugin */
+	struct wf__sc_ipa *ipa; /* InterPodAffinity's PreFilter state, NULL: nothing to check */
 	/* diagnosis of a pod that fits nowhere (framework.c) */
 	bool diagnosed;
 	uint32_t diag_events, diag_unresolvable, diag_unschedulable;
@@ -654,6 +698,13 @@ extern const wf__sc_score_plugin wf__sc_score_gpu_avoid;
 extern const wf__sc_score_plugin wf__sc_score_gpu_binpack;
 extern const wf__sc_score_plugin wf__sc_score_least_allocated;
 extern const wf__sc_score_plugin wf__sc_score_balanced;
+
+/* plugins_interpod.c */
+extern const wf__sc_prefilter_plugin wf__sc_prefilter_interpod;
+extern const wf__sc_filter_plugin wf__sc_filter_interpod;
+extern const wf__sc_score_plugin wf__sc_score_interpod;
+/* Does term t of pod `owner` match pod q (namespace and labels)? */
+bool wf__sc_aterm_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const wf__sc_pod *q);
 
 /* preempt.c */
 extern const wf__sc_postfilter_plugin wf__sc_postfilter_preemption;
