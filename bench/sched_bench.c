@@ -408,6 +408,38 @@ int main(int argc, char **argv)
 	print_result("per-node constraints (no class cache: kube-style sampled filter pass)",
 		     (size_t)extra, &r2);
 
+	/* Required pod anti-affinity: 10 apps of 100 replicas, one replica of an
+	 * app per node. Each cycle reads every placed pod (kube-scheduler's
+	 * PreFilter does the same), and, once some are placed, every pod's
+	 * cycle checks their anti-affinity. */
+	int nanti = 1000;
+	for (int i = 0; i < nanti; i++) {
+		char name[32], app[16];
+		snprintf(name, sizeof(name), "web-%d", i);
+		snprintf(app, sizeof(app), "web-%d", i % 10);
+		wf_sched_resource req[] = {{"cpu", 250}, {"memory", 256 * MI}};
+		const char *vals[] = {app};
+		wf_sched_label lab = {"app", app};
+		wf_sched_requirement sel = {"app", WF_SCHED_OP_IN, vals, 1, false};
+		wf_sched_pod_term anti = {.topology_key = "kubernetes.io/hostname",
+					  .selector = &sel,
+					  .nselector = 1};
+		wf_sched_pod_spec sp = {.ns = "bench",
+					.name = name,
+					.created_ms = 2500000 + i,
+					.requests = req,
+					.nrequests = 2,
+					.labels = &lab,
+					.nlabels = 1,
+					.anti_affinity = &anti,
+					.nanti_affinity = 1};
+		wf_sched_pod_upsert(s, &sp, NULL);
+	}
+	result ra = {0};
+	drain(s, 25000, &ra);
+	print_result("pod anti-affinity (1,000 replicas of 10 apps, one per node per app)",
+		     (size_t)nanti, &ra);
+
 	/* Pods that fit nowhere: the FitError diagnosis (and a preemption
 	 * search that finds nobody of lower priority). */
 	int nfail = 500;

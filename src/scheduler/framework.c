@@ -187,8 +187,14 @@ bool wf__sc_pod_fits_node(wf_sched *s, wf__sc_pod *p, const wf__sc_node *n)
 	wf__sc_cycle_init(&cy, s, p, s->now);
 	if (p->gang && !wf__sc_gang_quorum(p->gang))
 		return false;
-	wf__sc_prefilter_interpod.prefilter(&cy); /* the state its Filter reads */
-	return wf__sc_filter_node(&cy, n).code == WF_SCHED_SUCCESS;
+	/* Every other filter first (InterPodAffinity passes without its
+	 * PreFilter state): most pods offered freed capacity fail them, and
+	 * they are cheaper than that PreFilter. */
+	if (wf__sc_filter_node(&cy, n).code != WF_SCHED_SUCCESS)
+		return false;
+	if (wf__sc_prefilter_interpod.prefilter(&cy).code != WF_SCHED_SUCCESS)
+		return true;
+	return wf__sc_filter_interpod.filter(&cy, n->cls, n).code == WF_SCHED_SUCCESS;
 }
 
 /* NODE-scoped filters only, for nodes of a class that passed the rest. */

@@ -21,12 +21,14 @@
  *              normalised to 0-100 over the candidates.
  *
  * Placed pods are the assumed and bound ones, members of a gang reserved
- * earlier in the same pass included. All three filter failures are
+ * earlier in the same pass included. A pass reads the placed pods with
+ * required anti-affinity (an index) and, for a pod with terms of its own,
+ * the placed pods of each label set its terms select (each label set keeps
+ * a list of its placed pods). All three filter failures are
  * UnschedulableAndUnresolvable here: preemption does not evict pods to
  * satisfy inter-pod rules (kube-scheduler may). Preferred terms of placed
  * pods do not score the incoming pod (kube-scheduler's symmetric scoring).
- * A pass is O(placed pods) and runs only for pods with terms, or for every
- * pod while some placed pod has required anti-affinity.
+ * Pods without terms skip it while no placed pod has required anti-affinity.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -132,13 +134,14 @@ static bool ns_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const wf_
 	return false;
 }
 
-bool wf__sc_aterm_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const wf__sc_pod *q)
+/* Does the term's label selector match label set l? */
+static bool sel_matches(const wf__sc_aterm *t, const wf__sc_lset *l)
 {
-	if (t->nothing || !ns_matches(t, owner, q))
+	if (t->nothing)
 		return false;
 	for (uint32_t i = 0; i < t->nreqs; i++) {
 		const wf__sc_req *r = &t->reqs[i];
-		int64_t v = q->labels ? wf__sc_kv_find(q->labels->kv, q->labels->n, r->key) : -1;
+		int64_t v = wf__sc_kv_find(l->kv, l->n, r->key);
 		bool ok;
 		switch (r->op) {
 		case WF_SCHED_OP_IN:
@@ -162,35 +165,69 @@ bool wf__sc_aterm_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const 
 	return true;
 }
 
+bool wf__sc_aterm_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const wf__sc_pod *q)
+{
+	return sel_matches(t, q->labels) && ns_matches(t, owner, q);
+}
+
 /* ---- PreFilter ----------------------------------------------------------------------- */
 
-/* What placed pod q, on node n, means for the incoming pod. */
-static void visit(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_pod *q,
-		  const wf__sc_node *n)
+/* Placed pod q (on node n) matches term i of the incoming pod. */
+static void term_hit(const wf__sc_cycle *cy, wf__sc_ipa *ipa, uint32_t i, const wf__sc_node *n)
 {
 	wf_sched *s = cy->s;
-	const wf__sc_pod *p = cy->pod;
 	const wf__sc_profile *pr = cy->prof;
-	uint32_t nreq = pr->naff + pr->nanti, nall = nreq + pr->npaff + pr->npanti;
-	for (uint32_t i = 0; i < nall; i++) {
-		const wf__sc_aterm *t = &pr->aterms[i];
-		if (!wf__sc_aterm_matches(t, p, q))
+	const wf__sc_aterm *t = &pr->aterms[i];
+	uint32_t nreq = pr->naff + pr->nanti;
+	if (i < pr->naff)
+		ipa->aff_none = false;
+	int64_t v = wf__sc_label_of(s, n->cls, n, t->topo);
+	if (v < 0)
+		return;
+	if (i < nreq)
+		dom_add(&s->arena, &ipa->req[i], t->topo, (uint32_t)v, 1);
+	else
+		dom_add(&s->arena, &ipa->pref, t->topo, (uint32_t)v,
+			i < nreq + pr->npaff ? t->weight : -(int64_t)t->weight);
+}
+
+/* The incoming pod's own terms: the placed pods of every label set one of
+ * them selects (label sets are far fewer than pods). */
+static void own_terms(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_lset *l)
+{
+	const wf__sc_profile *pr = cy->prof;
+	const wf_sched *s = cy->s;
+	uint32_t nall = pr->naff + pr->nanti + pr->npaff + pr->npanti;
+	if (!l || l->placed < 0)
+		return;
+	bool any = false;
+	for (uint32_t i = 0; i < nall && !any; i++)
+		any = sel_matches(&pr->aterms[i], l);
+	if (!any)
+		return;
+	int32_t id = l->placed;
+	do {
+		const wf__sc_pod *q = s->pods[id];
+		id = q->llink.next;
+		if (q == cy->pod || !q->node->present)
 			continue;
-		if (i < pr->naff)
-			ipa->aff_none = false;
-		int64_t v = wf__sc_label_of(s, n->cls, n, t->topo);
-		if (v < 0)
-			continue;
-		if (i < nreq)
-			dom_add(&s->arena, &ipa->req[i], t->topo, (uint32_t)v, 1);
-		else
-			dom_add(&s->arena, &ipa->pref, t->topo, (uint32_t)v,
-				i < nreq + pr->npaff ? t->weight : -(int64_t)t->weight);
-	}
+		for (uint32_t i = 0; i < nall; i++)
+			if (sel_matches(&pr->aterms[i], l) && ns_matches(&pr->aterms[i], cy->pod, q))
+				term_hit(cy, ipa, i, q->node);
+	} while (id != l->placed);
+}
+
+/* Placed pod q's required anti-affinity against the incoming pod. */
+static void existing_anti(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_pod *q)
+{
+	wf_sched *s = cy->s;
 	const wf__sc_profile *qp = q->prof;
-	for (uint32_t i = 0; qp && i < qp->nanti; i++) {
+	const wf__sc_node *n = q->node;
+	if (q == cy->pod || !n || !n->present)
+		return;
+	for (uint32_t i = 0; i < qp->nanti; i++) {
 		const wf__sc_aterm *t = &qp->aterms[qp->naff + i];
-		if (!wf__sc_aterm_matches(t, q, p))
+		if (!wf__sc_aterm_matches(t, q, cy->pod))
 			continue;
 		int64_t v = wf__sc_label_of(s, n->cls, n, t->topo);
 		if (v >= 0)
@@ -205,7 +242,8 @@ static wf__sc_status prefilter_interpod(wf__sc_cycle *cy)
 	const wf__sc_pod *p = cy->pod;
 	cy->ipa = NULL;
 	uint32_t nreq = pr->naff + pr->nanti;
-	if (!nreq && !pr->npaff && !pr->npanti && !s->nanti_assigned)
+	bool own = nreq || pr->npaff || pr->npanti;
+	if (!own && !s->anti_placed.n)
 		return (wf__sc_status){.code = WF_SCHED_SKIP};
 	wf__sc_ipa *ipa = wf__sc_arena_zalloc(&s->arena, sizeof(*ipa));
 	ipa->req = wf__sc_arena_zalloc(&s->arena, (nreq ? nreq : 1) * sizeof(*ipa->req));
@@ -214,23 +252,20 @@ static wf__sc_status prefilter_interpod(wf__sc_cycle *cy)
 	for (uint32_t i = 0; i < pr->naff; i++)
 		if (!wf__sc_aterm_matches(&pr->aterms[i], p, p))
 			ipa->self = false;
-	for (uint32_t i = 0; i < s->nnodes; i++) {
-		const wf__sc_node *n = s->nodes[i];
-		if (!n || !n->present || n->pods < 0)
-			continue;
-		int32_t id = n->pods;
-		do {
-			const wf__sc_pod *q = s->pods[id];
-			id = q->nlink.next;
-			if (q != p)
-				visit(cy, ipa, q, n);
-		} while (id != n->pods);
+	for (uint32_t i = 0; i < s->anti_placed.cap; i++)
+		if (s->anti_placed.e[i].key)
+			existing_anti(cy, ipa, s->pods[s->anti_placed.e[i].val]);
+	if (own) {
+		for (uint32_t i = 0; i < s->nlsets; i++)
+			own_terms(cy, ipa, s->lsets[i]);
+		own_terms(cy, ipa, s->no_labels);
 	}
 	for (uint32_t i = 0; i < nreq; i++)
 		dom_seal(&ipa->req[i]);
 	dom_seal(&ipa->existing);
 	dom_seal(&ipa->pref);
-	ipa->pkeys = wf__sc_arena_alloc(&s->arena, (ipa->pref.n ? ipa->pref.n : 1) * sizeof(uint32_t));
+	ipa->pkeys =
+	    wf__sc_arena_alloc(&s->arena, (ipa->pref.n ? ipa->pref.n : 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < ipa->pref.n; i++)
 		if (!ipa->npkeys || ipa->pkeys[ipa->npkeys - 1] != ipa->pref.v[i].key)
 			ipa->pkeys[ipa->npkeys++] = ipa->pref.v[i].key;

@@ -512,34 +512,52 @@ void wf__sc_profiles_trim(wf_sched *s)
 
 /* ---- node pod lists and nominations ------------------------------------------ */
 
-static void node_list_add(wf_sched *s, wf__sc_node *n, wf__sc_pod *p)
+/* Circular lists of pods through one of their links (nlink, llink). */
+static wf__sc_link *link_of(wf__sc_pod *p, size_t off)
+{
+	return (wf__sc_link *)((char *)p + off);
+}
+
+static void ring_add(wf_sched *s, int32_t *head, wf__sc_pod *p, size_t off)
 {
 	int32_t id = (int32_t)p->id;
-	if (n->pods < 0) {
-		p->nlink.prev = p->nlink.next = id;
-		n->pods = id;
+	wf__sc_link *l = link_of(p, off);
+	if (*head < 0) {
+		l->prev = l->next = id;
+		*head = id;
 		return;
 	}
-	wf__sc_pod *h = s->pods[n->pods];
-	wf__sc_pod *t = s->pods[h->nlink.prev];
-	p->nlink.prev = (int32_t)t->id;
-	p->nlink.next = n->pods;
-	t->nlink.next = id;
-	h->nlink.prev = id;
+	wf__sc_link *h = link_of(s->pods[*head], off);
+	wf__sc_link *t = link_of(s->pods[h->prev], off);
+	l->prev = h->prev;
+	l->next = *head;
+	t->next = id;
+	h->prev = id;
+}
+
+static void ring_del(wf_sched *s, int32_t *head, wf__sc_pod *p, size_t off)
+{
+	int32_t id = (int32_t)p->id;
+	wf__sc_link *l = link_of(p, off);
+	if (l->next == id) {
+		*head = -1;
+	} else {
+		link_of(s->pods[l->prev], off)->next = l->next;
+		link_of(s->pods[l->next], off)->prev = l->prev;
+		if (*head == id)
+			*head = l->next;
+	}
+	l->prev = l->next = -1;
+}
+
+static void node_list_add(wf_sched *s, wf__sc_node *n, wf__sc_pod *p)
+{
+	ring_add(s, &n->pods, p, offsetof(wf__sc_pod, nlink));
 }
 
 static void node_list_del(wf_sched *s, wf__sc_node *n, wf__sc_pod *p)
 {
-	int32_t id = (int32_t)p->id;
-	if (p->nlink.next == id) {
-		n->pods = -1;
-	} else {
-		s->pods[p->nlink.prev]->nlink.next = p->nlink.next;
-		s->pods[p->nlink.next]->nlink.prev = p->nlink.prev;
-		if (n->pods == id)
-			n->pods = p->nlink.next;
-	}
-	p->nlink.prev = p->nlink.next = -1;
+	ring_del(s, &n->pods, p, offsetof(wf__sc_pod, nlink));
 }
 
 void wf__sc_pod_clear_nomination(wf_sched *s, wf__sc_pod *p)
@@ -633,13 +651,23 @@ static void pod_drop_q(wf__sc_pod *p)
 	}
 }
 
-/* Inter-pod bookkeeping when pod p is placed (d = +1) or leaves its node. */
-static void placed_changed(wf_sched *s, const wf__sc_pod *p, int d)
+/* Inter-pod bookkeeping when pod p is placed (d = +1) or leaves its node:
+ * its label set's list of placed pods, the placed pods with required
+ * anti-affinity, and the re-queue of pods waiting on inter-pod rules. */
+static void placed_changed(wf_sched *s, wf__sc_pod *p, int d)
 {
 	if (s->naff_pods)
 		s->pods_moved = true;
-	if (p->prof && p->prof->nanti)
-		s->nanti_assigned += (size_t)(ptrdiff_t)d;
+	if (d > 0)
+		ring_add(s, &p->labels->placed, p, offsetof(wf__sc_pod, llink));
+	else
+		ring_del(s, &p->labels->placed, p, offsetof(wf__sc_pod, llink));
+	if (p->prof && p->prof->nanti) {
+		if (d > 0)
+			wf__sc_hmap_put(&s->anti_placed, (const char *)&p->id, sizeof p->id, p->id);
+		else
+			wf__sc_hmap_del(&s->anti_placed, (const char *)&p->id, sizeof p->id);
+	}
 }
 
 /* Whether pods with this profile can fail for inter-pod reasons. */
@@ -660,7 +688,7 @@ static void pod_set_profile(wf_sched *s, wf__sc_pod *p, wf__sc_profile *pr)
 
 static void lset_unref(wf_sched *s, wf__sc_lset *l)
 {
-	if (!l || --l->refs)
+	if (!l || l == s->no_labels || --l->refs)
 		return;
 	wf__sc_hmap_del(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv));
 	s->lsets[l->id] = NULL;
@@ -675,14 +703,23 @@ static int cmp_kv(const void *a, const void *b)
 	return x->k < y->k ? -1 : x->k > y->k;
 }
 
-/* The pod takes the interned set of its labels (NULL when none). */
+/* The pod takes the interned set of its labels (s->no_labels when none).
+ * It is not placed now: its old set's list does not hold it. */
 static void store_labels(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp)
 {
-	wf__sc_lset *l = NULL;
-	if (sp->nlabels) {
+	wf__sc_lset *l;
+	if (!sp->nlabels) {
+		if (!s->no_labels) {
+			s->no_labels = wf_xcalloc(1, sizeof(*l));
+			s->no_labels->id = UINT32_MAX; /* not in s->lsets */
+			s->no_labels->placed = -1;
+		}
+		l = s->no_labels;
+	} else {
 		l = wf_xmalloc(sizeof(*l) + sp->nlabels * sizeof(wf__sc_kv));
 		l->n = (uint32_t)sp->nlabels;
 		l->refs = 1;
+		l->placed = -1;
 		memset(l->kv, 0, l->n * sizeof(wf__sc_kv)); /* the key's bytes, padding none */
 		for (size_t i = 0; i < sp->nlabels; i++) {
 			l->kv[i].k = wf__sc_intern(&s->strs, sp->labels[i].key);
@@ -987,11 +1024,11 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 		}
 		s->pods[id] = p;
 		p->id = id;
-		p->key = p->keybuf;
 		pod_key_write(p->key, sp->ns, nslen, sp->name, namelen);
 		p->nslen = (uint32_t)nslen;
 		p->nominated = -1;
 		p->nlink.prev = p->nlink.next = -1;
+		p->llink.prev = p->llink.next = -1;
 		p->glink.prev = p->glink.next = -1;
 		p->state = WF__P_PENDING;
 		wf__sc_hmap_put(&s->podmap, p->key, strlen(p->key), id);
@@ -1181,7 +1218,9 @@ void wf__sc_pods_free(wf_sched *s)
 		free(s->lsets[i]);
 	free(s->lsets);
 	free(s->lset_free);
+	free(s->no_labels);
 	wf__sc_hmap_free(&s->lsetmap);
+	wf__sc_hmap_free(&s->anti_placed);
 	free(s->noms);
 	free(s->prios);
 	wf__sc_hmap_free(&s->podmap);

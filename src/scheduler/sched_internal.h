@@ -308,6 +308,7 @@ typedef struct wf__sc_gang wf__sc_gang;
  * Deployment's) share one. */
 typedef struct wf__sc_lset {
 	uint32_t id, refs, n;
+	int32_t placed;	 /* list head through pod->llink: its assumed and bound pods */
 	wf__sc_kv kv[]; /* sorted by key; also the set's key in s->lsetmap */
 } wf__sc_lset;
 
@@ -315,7 +316,6 @@ typedef struct wf__sc_pod {
 	/* Fields ordered by size to avoid padding: one of these per pod. */
 	wf__sc_qent *q; /* its queue entry when not in a gang: made by wf__sc_pod_q
 			   when first needed, dropped once bound (NULL then) */
-	char *key;	/* "ns/name", in keybuf */
 	uint8_t *rid;	/* requested resources (pods excluded), amounts > 0: */
 	int64_t *rval;	/* rid_in and rval_in for up to WF__SC_REQ_INLINE */
 	int64_t rval_in[WF__SC_REQ_INLINE];
@@ -323,8 +323,9 @@ typedef struct wf__sc_pod {
 	wf__sc_node *node; /* assumed or bound */
 	wf__sc_gang *gang;
 	int64_t created_ms;
-	wf__sc_lset *labels; /* metadata.labels; NULL when none */
+	wf__sc_lset *labels; /* metadata.labels (an empty set when none) */
 	wf__sc_link nlink;
+	wf__sc_link llink; /* placed pods of its label set */
 	wf__sc_link glink;
 	uint32_t id;
 	uint32_t nslen;
@@ -337,7 +338,7 @@ typedef struct wf__sc_pod {
 	bool terminating; /* a preemption victim on its way out */
 	bool wait_reported;
 	uint8_t rid_in[WF__SC_REQ_INLINE];
-	char keybuf[]; /* allocated with the pod */
+	char key[]; /* "ns/name", allocated with the pod */
 } wf__sc_pod;
 
 /* A pod's own queue entry, made (out of the queues, priority and time from
@@ -443,10 +444,11 @@ struct wf_sched {
 	uint32_t *lset_free;
 	uint32_t nlset_free;
 	wf__sc_hmap lsetmap;
+	wf__sc_lset *no_labels; /* the set of pods without labels (never freed early) */
+	wf__sc_hmap anti_placed; /* placed pods with required anti-affinity: &pod->id -> id */
 
 	/* inter-pod affinity: nothing is checked or re-queued while no pod has terms */
 	size_t naff_pods;      /* pods whose profile has inter-pod terms */
-	size_t nanti_assigned; /* assumed or bound pods with required anti-affinity */
 	bool pods_moved;       /* a pod was placed or left (WF__EV_PODS is due) */
 
 	/* assigned pods per priority, sorted by priority: is anyone preemptible? */
