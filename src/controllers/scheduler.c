@@ -197,6 +197,7 @@ typedef enum wf__dkind {
 	WF__D_GROUP_GONE,
 	WF__D_BOUND,
 	WF__D_BIND_FAILED,
+	WF__D_POD_INVALID, /* a pending pod whose spec the scheduler cannot use */
 } wf__dkind;
 
 /* A change for the loop. NODE and POD carry the converted spec (convert.h:
@@ -210,7 +211,8 @@ typedef struct wf__delta {
 	wf_sched_node_spec node; /* NODE */
 	wf_sched_pod_spec pod;	 /* POD */
 	char *uid;		 /* POD: metadata.uid */
-	char *cond_msg;		 /* POD: PodScheduled=False's message */
+	char *cond_msg;		 /* POD, POD_INVALID: PodScheduled=False's message */
+	char *error;		 /* POD_INVALID: why */
 	bool cond_false;	 /* POD: the pod shows PodScheduled=False */
 	char *ns, *name;	 /* *_GONE, BOUND, BIND_FAILED */
 } wf__delta;
@@ -307,6 +309,7 @@ static void wf__delta_free(wf__delta *d)
 	wf_sched_pod_spec_release(&d->pod);
 	free(d->uid);
 	free(d->cond_msg);
+	free(d->error);
 	free(d->ns);
 	free(d->name);
 	free(d);
@@ -641,9 +644,17 @@ static void wf__pod_changed(wf__schedctl *sc, json_t *pod)
 	wf__delta *d = wf__delta_new(WF__D_POD);
 	wf_err err = {0};
 	if (wf_sched_pod_from_json(pod, &d->pod, &err) < 0) {
-		wf__ctl_log("scheduler: pod %s ignored: %s", wf__name_of(pod), err.msg);
-		wf__delta_free(d);
-		return;
+		char *key = bound ? NULL : wf_informer_key(pod);
+		if (!key) {
+			wf__ctl_log("scheduler: pod %s ignored: %s", wf__name_of(pod), err.msg);
+			wf__delta_free(d);
+			return;
+		}
+		/* Pending: the pod is told why it waits. */
+		d->kind = WF__D_POD_INVALID;
+		wf__delta_key(d, key);
+		free(key);
+		d->error = wf_xasprintf("pod can not be scheduled: %s", err.msg);
 	}
 	const char *uid = wf__str(md, "uid");
 	const json_t *cond = wf__cond(pod, "PodScheduled");
@@ -1005,21 +1016,10 @@ static void wf__apply_group(wf__schedctl *sc, const json_t *obj)
 	wf_sched_group_spec_release(&spec);
 }
 
-static void wf__apply_pod(wf__schedctl *sc, const wf__delta *d)
+/* The loop's record of pending pod ns/name, made or refreshed from d. */
+static void wf__meta_track(wf__schedctl *sc, const char *ns, const char *name, const wf__delta *d)
 {
-	const wf_sched_pod_spec *spec = &d->pod;
-	wf_err err = {0};
-	if (wf_sched_pod_upsert(sc->s, spec, &err) < 0) {
-		wf__ctl_log("scheduler: pod %s ignored: %s", spec->name, err.msg);
-		return;
-	}
-	char *key = wf_xasprintf("%s/%s", spec->ns, spec->name);
-	if (spec->terminal || spec->bound) {
-		/* Nothing more to write about it: no record (memory per pod). */
-		wf_smap_del(&sc->meta, key, wf__meta_fini);
-		free(key);
-		return;
-	}
+	char *key = wf_xasprintf("%s/%s", ns, name);
 	wf__podmeta *m = wf_smap_get(&sc->meta, key);
 	if (!m) {
 		m = wf_smap_add(&sc->meta, key, sizeof *m);
@@ -1032,6 +1032,36 @@ static void wf__apply_pod(wf__schedctl *sc, const wf__delta *d)
 	m->cond_false = d->cond_false;
 	snprintf(m->uid, sizeof m->uid, "%s", d->uid);
 	free(key);
+}
+
+static void wf__apply_pod(wf__schedctl *sc, const wf__delta *d)
+{
+	const wf_sched_pod_spec *spec = &d->pod;
+	wf_err err = {0};
+	if (wf_sched_pod_upsert(sc->s, spec, &err) < 0) {
+		wf__ctl_log("scheduler: pod %s ignored: %s", spec->name, err.msg);
+		return;
+	}
+	if (spec->terminal || spec->bound) {
+		/* Nothing more to write about it: no record (memory per pod). */
+		wf__meta_forget(sc, spec->ns, spec->name);
+		return;
+	}
+	wf__meta_track(sc, spec->ns, spec->name, d);
+}
+
+static void wf__decide(wf__schedctl *sc, const wf_sched_decision *dec);
+
+/* A pending pod whose spec the scheduler cannot use: out of the library
+ * (an older spec must not be placed), and said on the pod once, as an
+ * Unschedulable verdict is. */
+static void wf__apply_invalid(wf__schedctl *sc, const wf__delta *d)
+{
+	wf_sched_pod_remove(sc->s, d->ns, d->name, NULL);
+	wf__meta_track(sc, d->ns, d->name, d);
+	wf_sched_decision dec = {
+	    .kind = WF_SCHED_DEC_UNSCHEDULABLE, .ns = d->ns, .name = d->name, .message = d->error};
+	wf__decide(sc, &dec);
 }
 
 static void wf__apply(wf__schedctl *sc, wf__delta *d, int64_t now)
@@ -1066,6 +1096,9 @@ static void wf__apply(wf__schedctl *sc, wf__delta *d, int64_t now)
 		break;
 	case WF__D_BIND_FAILED:
 		wf_sched_bind_failed(sc->s, d->ns, d->name, now, NULL);
+		break;
+	case WF__D_POD_INVALID:
+		wf__apply_invalid(sc, d);
 		break;
 	}
 }

@@ -363,6 +363,83 @@ def test_taints_tolerations_and_node_selectors(cluster, agents, scratch):
         cluster.kubectl("label", "nodes", "node-b", "accelerator-", check=False)
 
 
+WEB_POD_YAML = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %(name)s
+  namespace: %(ns)s
+  labels: {app: web}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "300"]
+  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector:
+          matchExpressions:
+          - {key: app, operator: In, values: [web]}
+        topologyKey: kubernetes.io/hostname
+"""
+
+
+def test_pod_anti_affinity_spreads_replicas(cluster, agents, scratch):
+    """Replicas applied with kubectl and required anti-affinity on the
+    hostname run one per node; the one left over says why, and runs once
+    a replica is deleted. A pod of another app is not kept away."""
+    ns = scratch("sched-anti")
+    docs = "---".join(WEB_POD_YAML % {"name": "web-%d" % i, "ns": ns} for i in range(3))
+    cluster.kubectl("apply", "-f", "-", input=docs)
+    placed = {}
+    for i in range(3):
+        name = "web-%d" % i
+        p = wait_for(lambda: (lambda q: q if node_of(q) or cond(q, "PodScheduled") else None)(
+            get_pod(cluster, ns, name)), what="%s decided" % name)
+        placed[name] = node_of(p)
+    on_nodes = sorted(n for n in placed.values() if n)
+    assert on_nodes == ["node-a", "node-b"], placed
+    (left,) = [n for n, at in placed.items() if not at]
+    msg = cond(unschedulable(cluster, ns, left), "PodScheduled")["message"]
+    assert msg.startswith("0/2 nodes are available: 2 node(s) didn't satisfy existing pods "
+                          "anti-affinity rules."), msg
+    wait_for(lambda: events(cluster, ns, left, "FailedScheduling"), what="FailedScheduling")
+
+    create(cluster, ns, pod("db", labels={"app": "db"}))
+    running(cluster, ns, "db")
+
+    gone = next(n for n, at in placed.items() if at == "node-a")
+    cluster.kubectl("delete", "pod", "-n", ns, gone, "--wait=true")
+    assert node_of(running(cluster, ns, left)) == "node-a"
+
+
+def test_unsupported_pod_affinity_is_reported_on_the_pod(cluster, agents, scratch):
+    """A namespaceSelector with labels (Wharf's scheduler reads none) leaves
+    the pod Pending with the reason on its PodScheduled condition and in an
+    Event, written once; nothing is bound."""
+    ns = scratch("sched-affbad")
+    aff = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+        "labelSelector": {"matchLabels": {"app": "cache"}},
+        "namespaceSelector": {"matchLabels": {"team": "ml"}},
+        "topologyKey": "kubernetes.io/hostname"}]}}
+    create(cluster, ns, pod("odd", affinity=aff))
+    c = cond(unschedulable(cluster, ns, "odd"), "PodScheduled")
+    assert c["message"].startswith("pod can not be scheduled: "), c
+    assert "namespaceSelector with matchLabels or matchExpressions is not supported" in \
+        c["message"], c
+    ev = wait_for(lambda: events(cluster, ns, "odd", "FailedScheduling"), what="event")
+    assert ev[0]["message"] == c["message"]
+    # A label change re-delivers the pod: the same reason is not written again.
+    cluster.kubectl("label", "pod", "-n", ns, "odd", "touched=yes")
+    create(cluster, ns, pod("after"))
+    running(cluster, ns, "after")
+    assert node_of(get_pod(cluster, ns, "odd")) is None
+    assert len(events(cluster, ns, "odd", "FailedScheduling")) == 1
+
+
 # ---- gangs --------------------------------------------------------------------------
 
 
