@@ -421,9 +421,8 @@ int main(int argc, char **argv)
 		const char *vals[] = {app};
 		wf_sched_label lab = {"app", app};
 		wf_sched_requirement sel = {"app", WF_SCHED_OP_IN, vals, 1, false};
-		wf_sched_pod_term anti = {.topology_key = "kubernetes.io/hostname",
-					  .selector = &sel,
-					  .nselector = 1};
+		wf_sched_pod_term anti = {
+		    .topology_key = "kubernetes.io/hostname", .selector = &sel, .nselector = 1};
 		wf_sched_pod_spec sp = {.ns = "bench",
 					.name = name,
 					.created_ms = 2500000 + i,

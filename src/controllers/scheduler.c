@@ -237,14 +237,13 @@ typedef struct wf__task {
 } wf__task;
 
 typedef struct wf__event {
-	wf_fifo_job job; /* first */
+	wf_fifo_job job;				/* first */
 	const char *api_version, *kind, *type, *reason; /* static strings */
 	char *ns, *name, *message;
 	char uid[64];
 } wf__event;
 
 typedef struct wf__schedctl wf__schedctl;
-
 
 typedef struct wf__seen {
 	uint64_t fp;
@@ -290,7 +289,7 @@ struct wf__schedctl {
 
 	pthread_t loop;
 	bool loop_started;
-	wf_smap meta;	    /* loop: "ns/name" of pending pods -> wf__podmeta */
+	wf_smap meta;	   /* loop: "ns/name" of pending pods -> wf__podmeta */
 	wf_smap timed_out; /* loop: "ns/name" of groups that timed out -> char *message */
 
 	wf_fifo *workers[WF__WORKERS]; /* API work; a pod's always on the same one */

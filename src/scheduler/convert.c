@@ -811,8 +811,10 @@ static int label_keys(cv *c, const json_t *t, const char *key, const char *path,
 			continue;
 		const char **vals = cv_alloc(c->a, sizeof(char *));
 		vals[0] = v;
-		dst[(*n)++] = (wf_sched_requirement){
-		    .key = cv_strdup(c->a, json_string_value(k)), .op = op, .values = vals, .nvalues = 1};
+		dst[(*n)++] = (wf_sched_requirement){.key = cv_strdup(c->a, json_string_value(k)),
+						     .op = op,
+						     .values = vals,
+						     .nvalues = 1};
 	}
 	return 0;
 }
@@ -843,8 +845,8 @@ static int parse_pod_term(cv *c, const json_t *t, const char *path, int32_t weig
 	if (sel && ((rc = get_obj(c, sel, "matchLabels", p, &ml)) < 0 ||
 		    (rc = get_arr(c, sel, "matchExpressions", p, &me)) < 0))
 		return rc;
-	size_t cap = json_object_size(ml) + json_array_size(me) + json_array_size(mk) +
-		     json_array_size(mmk);
+	size_t cap =
+	    json_object_size(ml) + json_array_size(me) + json_array_size(mk) + json_array_size(mmk);
 	if (cap > WF_SCHED_JSON_MAX_ITEMS)
 		return cv_fail(c, WF_ETOOBIG, p, "too many requirements");
 	wf_sched_requirement *r = cv_zalloc(c->a, (cap ? cap : 1) * sizeof(*r));
@@ -860,8 +862,10 @@ static int parse_pod_term(cv *c, const json_t *t, const char *path, int32_t weig
 		for (size_t i = 0; i < nl; i++) {
 			const char **vals = cv_alloc(c->a, sizeof(char *));
 			vals[0] = labels[i].value;
-			r[n++] = (wf_sched_requirement){
-			    .key = labels[i].key, .op = WF_SCHED_OP_IN, .values = vals, .nvalues = 1};
+			r[n++] = (wf_sched_requirement){.key = labels[i].key,
+							.op = WF_SCHED_OP_IN,
+							.values = vals,
+							.nvalues = 1};
 		}
 		size_t first = n;
 		if ((rc = parse_reqs(c, sel, "matchExpressions", p, false, r, &n)) < 0)
@@ -977,9 +981,8 @@ static int pod_inter_affinity(cv *c, const json_t *spec, wf_sched_pod_spec *out)
 	if ((rc = pod_terms(c, aff, "podAffinity", out, &out->affinity, &out->naffinity,
 			    &out->pref_affinity, &out->npref_affinity)) < 0)
 		return rc;
-	return pod_terms(c, aff, "podAntiAffinity", out, &out->anti_affinity,
-			 &out->nanti_affinity, &out->pref_anti_affinity,
-			 &out->npref_anti_affinity);
+	return pod_terms(c, aff, "podAntiAffinity", out, &out->anti_affinity, &out->nanti_affinity,
+			 &out->pref_anti_affinity, &out->npref_anti_affinity);
 }
 
 static int pod_tolerations(cv *c, const json_t *spec, wf_sched_pod_spec *out)
@@ -1129,7 +1132,8 @@ int wf_sched_pod_from_json(const json_t *pod, wf_sched_pod_spec *out, wf_err *er
 	    (rc = str_map(&c, nsel, "spec.nodeSelector", (wf_sched_label **)&out->node_selector,
 			  &out->nnode_selector)) < 0)
 		goto fail;
-	if ((rc = pod_affinity(&c, spec, out)) < 0 || (rc = pod_inter_affinity(&c, spec, out)) < 0 ||
+	if ((rc = pod_affinity(&c, spec, out)) < 0 ||
+	    (rc = pod_inter_affinity(&c, spec, out)) < 0 ||
 	    (rc = pod_tolerations(&c, spec, out)) < 0)
 		goto fail;
 	if (status) {

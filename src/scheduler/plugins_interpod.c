@@ -47,12 +47,12 @@ typedef struct domset {
 } domset;
 
 typedef struct wf__sc_ipa {
-	domset *req;	   /* per required term (affinity, then anti-affinity) */
-	bool aff_none;	   /* no placed pod matches any affinity term */
-	bool self;	   /* the pod matches all of its own affinity terms */
-	domset existing;   /* forbidden by placed pods' anti-affinity */
-	domset pref;	   /* preferred terms: domain -> summed weight */
-	uint32_t *pkeys;   /* distinct keys of pref */
+	domset *req;	 /* per required term (affinity, then anti-affinity) */
+	bool aff_none;	 /* no placed pod matches any affinity term */
+	bool self;	 /* the pod matches all of its own affinity terms */
+	domset existing; /* forbidden by placed pods' anti-affinity */
+	domset pref;	 /* preferred terms: domain -> summed weight */
+	uint32_t *pkeys; /* distinct keys of pref */
 	uint32_t npkeys;
 } wf__sc_ipa;
 
@@ -212,7 +212,8 @@ static void own_terms(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_lset
 		if (q == cy->pod || !q->node->present)
 			continue;
 		for (uint32_t i = 0; i < nall; i++)
-			if (sel_matches(&pr->aterms[i], l) && ns_matches(&pr->aterms[i], cy->pod, q))
+			if (sel_matches(&pr->aterms[i], l) &&
+			    ns_matches(&pr->aterms[i], cy->pod, q))
 				term_hit(cy, ipa, i, q->node);
 	} while (id != l->placed);
 }
@@ -331,8 +332,7 @@ static bool has_pref(const wf__sc_cycle *cy)
 	return cy->ipa && cy->ipa->pref.n;
 }
 
-static int64_t score_interpod(const wf__sc_cycle *cy, const wf__sc_class *c,
-			      const wf__sc_node *n)
+static int64_t score_interpod(const wf__sc_cycle *cy, const wf__sc_class *c, const wf__sc_node *n)
 {
 	const wf__sc_ipa *ipa = cy->ipa;
 	int64_t sum = 0;

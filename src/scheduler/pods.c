@@ -265,8 +265,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void aterm_build(wf_sched *s, const wf_sched_pod_term *in, wf__sc_aterm *out,
-			wf__sc_sig *g)
+static void aterm_build(wf_sched *s, const wf_sched_pod_term *in, wf__sc_aterm *out, wf__sc_sig *g)
 {
 	out->topo = wf__sc_intern(&s->strs, in->topology_key);
 	out->weight = in->weight;
@@ -727,7 +726,8 @@ static void store_labels(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp
 		}
 		qsort(l->kv, l->n, sizeof(wf__sc_kv), cmp_kv);
 		uint32_t id;
-		if (wf__sc_hmap_get(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv), &id)) {
+		if (wf__sc_hmap_get(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv),
+				    &id)) {
 			free(l);
 			l = s->lsets[id];
 			l->refs++;
@@ -737,8 +737,8 @@ static void store_labels(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp
 			} else {
 				if (s->nlsets == s->lsets_cap) {
 					s->lsets_cap = s->lsets_cap ? s->lsets_cap * 2 : 64;
-					s->lsets = wf_xrealloc(s->lsets,
-							       s->lsets_cap * sizeof(*s->lsets));
+					s->lsets =
+					    wf_xrealloc(s->lsets, s->lsets_cap * sizeof(*s->lsets));
 				}
 				id = s->nlsets++;
 			}

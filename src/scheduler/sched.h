@@ -141,7 +141,7 @@ typedef struct wf_sched_pod_term {
 	bool match_nothing; /* no labelSelector: the term matches no pod */
 	const wf_sched_requirement *selector;
 	size_t nselector;
-	bool all_namespaces; /* namespaceSelector {}: every namespace */
+	bool all_namespaces;	       /* namespaceSelector {}: every namespace */
 	const char *const *namespaces; /* none (and not all): the pod's own */
 	size_t nnamespaces;
 	int32_t weight; /* preferred terms: 1..100; required: 0 */

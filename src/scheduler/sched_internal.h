@@ -144,13 +144,13 @@ typedef struct wf__sc_pterm {
 
 /* A pod (anti-)affinity term (wf_sched_pod_term), interned. */
 typedef struct wf__sc_aterm {
-	uint32_t topo;	   /* topologyKey */
-	int32_t weight;	   /* preferred terms; 0 for required ones */
-	bool nothing;	   /* no labelSelector: matches no pod */
-	bool all_ns;	   /* every namespace */
-	wf__sc_req *reqs;  /* label selector over pod labels, AND'ed */
+	uint32_t topo;	  /* topologyKey */
+	int32_t weight;	  /* preferred terms; 0 for required ones */
+	bool nothing;	  /* no labelSelector: matches no pod */
+	bool all_ns;	  /* every namespace */
+	wf__sc_req *reqs; /* label selector over pod labels, AND'ed */
 	uint32_t nreqs;
-	char **ns;	   /* namespaces; none (and not all_ns): the pod's own */
+	char **ns; /* namespaces; none (and not all_ns): the pod's own */
 	uint32_t nns;
 } wf__sc_aterm;
 
@@ -308,7 +308,7 @@ typedef struct wf__sc_gang wf__sc_gang;
  * Deployment's) share one. */
 typedef struct wf__sc_lset {
 	uint32_t id, refs, n;
-	int32_t placed;	 /* list head through pod->llink: its assumed and bound pods */
+	int32_t placed; /* list head through pod->llink: its assumed and bound pods */
 	wf__sc_kv kv[]; /* sorted by key; also the set's key in s->lsetmap */
 } wf__sc_lset;
 
@@ -444,12 +444,12 @@ struct wf_sched {
 	uint32_t *lset_free;
 	uint32_t nlset_free;
 	wf__sc_hmap lsetmap;
-	wf__sc_lset *no_labels; /* the set of pods without labels (never freed early) */
+	wf__sc_lset *no_labels;	 /* the set of pods without labels (never freed early) */
 	wf__sc_hmap anti_placed; /* placed pods with required anti-affinity: &pod->id -> id */
 
-	/* inter-pod affinity: nothing is checked or re-queued while no pod has terms */
-	size_t naff_pods;      /* pods whose profile has inter-pod terms */
-	bool pods_moved;       /* a pod was placed or left (WF__EV_PODS is due) */
+	/* inter-pod affinity: nothing is re-queued while no pod has required terms */
+	size_t naff_pods; /* pods whose profile has required inter-pod terms */
+	bool pods_moved;  /* a pod was placed or left (WF__EV_PODS is due) */
 
 	/* assigned pods per priority, sorted by priority: is anyone preemptible? */
 	struct wf__sc_prio_count {
@@ -593,7 +593,7 @@ typedef struct wf__sc_cycle {
 	int primary;   /* extended resource to bin-pack on, -1: a CPU-only pod */
 	bool cpu_only; /* requests no extended resource */
 	int64_t req_cpu, req_mem, req_primary;
-	bool skip_score[8]; /* PreScore verdicts by score plugin */
+	bool skip_score[8];	/* PreScore verdicts by score plugin */
 	struct wf__sc_ipa *ipa; /* InterPodAffinity's PreFilter state, NULL: nothing to check */
 	/* diagnosis of a pod that fits nowhere (framework.c) */
 	bool diagnosed;

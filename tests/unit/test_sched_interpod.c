@@ -38,9 +38,9 @@ static void lbound(wf_sched *s, const char *ns, const char *name, const char *la
 	add_pod(s, js);
 }
 
-#define ANTI_WEB_HOST                                                                          \
-	"'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"  \
-	"'labelSelector':{'matchLabels':{'app':'web'}},'topologyKey':'kubernetes.io/"          \
+#define ANTI_WEB_HOST                                                                              \
+	"'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"       \
+	"'labelSelector':{'matchLabels':{'app':'web'}},'topologyKey':'kubernetes.io/"              \
 	"hostname'}]}}"
 
 /* The one decision of a cycle; fails unless there is exactly one. */
@@ -100,9 +100,9 @@ static void test_existing_pod_anti_affinity_keeps_others_away(void **state)
 	assert_non_null(strstr(why, "node(s) didn't satisfy existing pods anti-affinity rules"));
 }
 
-#define AFF_CACHE_ZONE                                                                         \
-	"'affinity':{'podAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"      \
-	"'labelSelector':{'matchLabels':{'app':'cache'}},'topologyKey':'topology.kubernetes.io/" \
+#define AFF_CACHE_ZONE                                                                             \
+	"'affinity':{'podAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"           \
+	"'labelSelector':{'matchLabels':{'app':'cache'}},'topologyKey':'topology.kubernetes.io/"   \
 	"zone'}]}}"
 
 static void test_affinity_by_zone(void **state)
@@ -287,11 +287,12 @@ static void test_bad_terms_refused(void **state)
 	};
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char js[1024];
-		snprintf(js, sizeof js,
-			 "{'metadata':{'name':'bad','namespace':'default'},'spec':{'containers':[{}],"
-			 "'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuring"
-			 "Execution':[%s]}}}}",
-			 cases[i].term);
+		snprintf(
+		    js, sizeof js,
+		    "{'metadata':{'name':'bad','namespace':'default'},'spec':{'containers':[{}],"
+		    "'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuring"
+		    "Execution':[%s]}}}}",
+		    cases[i].term);
 		json_t *j = J(js);
 		wf_sched_pod_spec sp;
 		wf_err err = {0};
@@ -308,26 +309,27 @@ static void test_bad_terms_refused(void **state)
 	wf_err err = {0};
 	assert_int_equal(wf_sched_pod_from_json(j, &sp, &err), -WF_EINVAL);
 	json_decref(j);
-	j = J("{'metadata':{'name':'bad'},'spec':{'containers':[{}],'affinity':{"
-	      "'podAffinity':{'preferredDuringSchedulingIgnoredDuringExecution':[{'weight':1}]}}}}");
+	j = J(
+	    "{'metadata':{'name':'bad'},'spec':{'containers':[{}],'affinity':{"
+	    "'podAffinity':{'preferredDuringSchedulingIgnoredDuringExecution':[{'weight':1}]}}}}");
 	assert_int_equal(wf_sched_pod_from_json(j, &sp, &err), -WF_EINVAL);
 	assert_non_null(strstr(err.msg, "podAffinityTerm: Required value"));
 	json_decref(j);
 
 	/* The library checks specs built by hand too. */
-	wf_sched_requirement gt = {.key = "n", .op = WF_SCHED_OP_GT,
-				   .values = (const char *const[]){"1"}, .nvalues = 1};
+	wf_sched_requirement gt = {
+	    .key = "n", .op = WF_SCHED_OP_GT, .values = (const char *const[]){"1"}, .nvalues = 1};
 	wf_sched_pod_term t = {.topology_key = "k", .selector = &gt, .nselector = 1};
-	wf_sched_pod_spec hand = {.ns = "default", .name = "hand", .anti_affinity = &t,
-				  .nanti_affinity = 1};
+	wf_sched_pod_spec hand = {
+	    .ns = "default", .name = "hand", .anti_affinity = &t, .nanti_affinity = 1};
 	assert_int_equal(wf_sched_pod_upsert(s, &hand, &err), -WF_EINVAL);
 	t = (wf_sched_pod_term){.topology_key = "k", .weight = 5};
 	assert_int_equal(wf_sched_pod_upsert(s, &hand, &err), -WF_EINVAL);
 	t = (wf_sched_pod_term){.topology_key = NULL};
 	assert_int_equal(wf_sched_pod_upsert(s, &hand, &err), -WF_EINVAL);
 	wf_sched_label bad_label = {.key = "", .value = "x"};
-	hand = (wf_sched_pod_spec){.ns = "default", .name = "hand", .labels = &bad_label,
-				   .nlabels = 1};
+	hand = (wf_sched_pod_spec){
+	    .ns = "default", .name = "hand", .labels = &bad_label, .nlabels = 1};
 	assert_int_equal(wf_sched_pod_upsert(s, &hand, &err), -WF_EINVAL);
 	wf_sched_stats st;
 	wf_sched_stats_get(s, &st);
