@@ -106,14 +106,8 @@ static bool in_sorted(const uint32_t *v, uint32_t n, uint32_t x)
 	return lo < n && v[lo] == x;
 }
 
-static bool req_matches(const wf_sched *s, const wf__sc_req *r, const wf__sc_class *c,
-			const wf__sc_node *n)
+bool wf__sc_req_holds(const wf_sched *s, const wf__sc_req *r, int64_t v)
 {
-	if (r->field) {
-		bool in = n && in_sorted(r->vals, r->nvals, n->name_id);
-		return r->op == WF_SCHED_OP_IN ? in : !in;
-	}
-	int64_t v = wf__sc_label_of(s, c, n, r->key);
 	switch (r->op) {
 	case WF_SCHED_OP_IN:
 		return v >= 0 && in_sorted(r->vals, r->nvals, (uint32_t)v);
@@ -130,6 +124,16 @@ static bool req_matches(const wf_sched *s, const wf__sc_req *r, const wf__sc_cla
 		return r->op == WF_SCHED_OP_GT ? num > r->num : num < r->num;
 	}
 	}
+}
+
+static bool req_matches(const wf_sched *s, const wf__sc_req *r, const wf__sc_class *c,
+			const wf__sc_node *n)
+{
+	if (r->field) {
+		bool in = n && in_sorted(r->vals, r->nvals, n->name_id);
+		return r->op == WF_SCHED_OP_IN ? in : !in;
+	}
+	return wf__sc_req_holds(s, r, wf__sc_label_of(s, c, n, r->key));
 }
 
 bool wf__sc_term_matches(const wf_sched *s, const wf__sc_term *t, const wf__sc_class *c,

@@ -109,19 +109,6 @@ static const dom *dom_find(const domset *d, uint32_t key, uint32_t val)
 
 /* ---- matching -------------------------------------------------------------------- */
 
-static bool in_sorted(const uint32_t *v, uint32_t n, uint32_t x)
-{
-	uint32_t lo = 0, hi = n;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (v[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && v[lo] == x;
-}
-
 static bool ns_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const wf__sc_pod *q)
 {
 	if (t->all_ns)
@@ -135,39 +122,20 @@ static bool ns_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const wf_
 }
 
 /* Does the term's label selector match label set l? */
-static bool sel_matches(const wf__sc_aterm *t, const wf__sc_lset *l)
+static bool sel_matches(const wf_sched *s, const wf__sc_aterm *t, const wf__sc_lset *l)
 {
 	if (t->nothing)
 		return false;
-	for (uint32_t i = 0; i < t->nreqs; i++) {
-		const wf__sc_req *r = &t->reqs[i];
-		int64_t v = wf__sc_kv_find(l->kv, l->n, r->key);
-		bool ok;
-		switch (r->op) {
-		case WF_SCHED_OP_IN:
-			ok = v >= 0 && in_sorted(r->vals, r->nvals, (uint32_t)v);
-			break;
-		case WF_SCHED_OP_NOT_IN:
-			ok = v < 0 || !in_sorted(r->vals, r->nvals, (uint32_t)v);
-			break;
-		case WF_SCHED_OP_EXISTS:
-			ok = v >= 0;
-			break;
-		case WF_SCHED_OP_DOES_NOT_EXIST:
-			ok = v < 0;
-			break;
-		default:
-			ok = false; /* refused when the pod was added */
-		}
-		if (!ok)
+	for (uint32_t i = 0; i < t->nreqs; i++)
+		if (!wf__sc_req_holds(s, &t->reqs[i], wf__sc_kv_find(l->kv, l->n, t->reqs[i].key)))
 			return false;
-	}
 	return true;
 }
 
-bool wf__sc_aterm_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const wf__sc_pod *q)
+bool wf__sc_aterm_matches(const wf_sched *s, const wf__sc_aterm *t, const wf__sc_pod *owner,
+			  const wf__sc_pod *q)
 {
-	return sel_matches(t, q->labels) && ns_matches(t, owner, q);
+	return sel_matches(s, t, q->labels) && ns_matches(t, owner, q);
 }
 
 /* ---- PreFilter ----------------------------------------------------------------------- */
@@ -202,7 +170,7 @@ static void own_terms(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_lset
 		return;
 	bool any = false;
 	for (uint32_t i = 0; i < nall && !any; i++)
-		any = sel_matches(&pr->aterms[i], l);
+		any = sel_matches(s, &pr->aterms[i], l);
 	if (!any)
 		return;
 	int32_t id = l->placed;
@@ -212,7 +180,7 @@ static void own_terms(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_lset
 		if (q == cy->pod || !q->node->present)
 			continue;
 		for (uint32_t i = 0; i < nall; i++)
-			if (sel_matches(&pr->aterms[i], l) &&
+			if (sel_matches(s, &pr->aterms[i], l) &&
 			    ns_matches(&pr->aterms[i], cy->pod, q))
 				term_hit(cy, ipa, i, q->node);
 	} while (id != l->placed);
@@ -228,7 +196,7 @@ static void existing_anti(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_
 		return;
 	for (uint32_t i = 0; i < qp->nanti; i++) {
 		const wf__sc_aterm *t = &qp->aterms[qp->naff + i];
-		if (!wf__sc_aterm_matches(t, q, cy->pod))
+		if (!wf__sc_aterm_matches(s, t, q, cy->pod))
 			continue;
 		int64_t v = wf__sc_label_of(s, n->cls, n, t->topo);
 		if (v >= 0)
@@ -251,7 +219,7 @@ static wf__sc_status prefilter_interpod(wf__sc_cycle *cy)
 	ipa->aff_none = true;
 	ipa->self = true;
 	for (uint32_t i = 0; i < pr->naff; i++)
-		if (!wf__sc_aterm_matches(&pr->aterms[i], p, p))
+		if (!wf__sc_aterm_matches(s, &pr->aterms[i], p, p))
 			ipa->self = false;
 	for (uint32_t i = 0; i < s->anti_placed.cap; i++)
 		if (s->anti_placed.e[i].key)

@@ -689,6 +689,9 @@ extern const wf__sc_sort_plugin wf__sc_sort_priority;
 bool wf__sc_tolerates(const wf__sc_profile *pr, uint32_t key, uint32_t value, uint8_t effect);
 bool wf__sc_term_matches(const wf_sched *s, const wf__sc_term *t, const wf__sc_class *c,
 			 const wf__sc_node *n);
+/* Does label-selector requirement r (not a matchFields one) hold for a
+ * label whose value has id v (-1: the label is absent)? */
+bool wf__sc_req_holds(const wf_sched *s, const wf__sc_req *r, int64_t v);
 /* Resource fit of pod on n, counting pods nominated there with priority >=
  * the pod's (other than the pod and its gang); returns the short mask. */
 uint64_t wf__sc_fit_mask(const wf_sched *s, const wf__sc_pod *p, const wf__sc_node *n);
@@ -706,7 +709,8 @@ extern const wf__sc_prefilter_plugin wf__sc_prefilter_interpod;
 extern const wf__sc_filter_plugin wf__sc_filter_interpod;
 extern const wf__sc_score_plugin wf__sc_score_interpod;
 /* Does term t of pod `owner` match pod q (namespace and labels)? */
-bool wf__sc_aterm_matches(const wf__sc_aterm *t, const wf__sc_pod *owner, const wf__sc_pod *q);
+bool wf__sc_aterm_matches(const wf_sched *s, const wf__sc_aterm *t, const wf__sc_pod *owner,
+			  const wf__sc_pod *q);
 
 /* preempt.c */
 extern const wf__sc_postfilter_plugin wf__sc_postfilter_preemption;
