@@ -261,7 +261,7 @@ bool wf__sc_is_per_node_key(const wf_sched *s, uint32_t key)
 	return false;
 }
 
-int64_t wf__sc_kv_find(const wf__sc_kv *kv, uint32_t n, uint32_t key)
+static int64_t kv_find(const wf__sc_kv *kv, uint32_t n, uint32_t key)
 {
 	uint32_t lo = 0, hi = n;
 	while (lo < hi) {
@@ -278,8 +278,8 @@ int64_t wf__sc_label_of(const wf_sched *s, const wf__sc_class *c, const wf__sc_n
 			uint32_t key)
 {
 	if (n && n->nown && wf__sc_is_per_node_key(s, key))
-		return wf__sc_kv_find(n->own, n->nown, key);
-	return c ? wf__sc_kv_find(c->labels, c->nlabels, key) : -1;
+		return kv_find(n->own, n->nown, key);
+	return c ? kv_find(c->labels, c->nlabels, key) : -1;
 }
 
 static void class_free_mem(wf__sc_class *c)

@@ -126,9 +126,17 @@ static bool sel_matches(const wf_sched *s, const wf__sc_aterm *t, const wf__sc_l
 {
 	if (t->nothing)
 		return false;
-	for (uint32_t i = 0; i < t->nreqs; i++)
-		if (!wf__sc_req_holds(s, &t->reqs[i], wf__sc_kv_find(l->kv, l->n, t->reqs[i].key)))
+	for (uint32_t i = 0; i < t->nreqs; i++) {
+		/* Values are not interned: one that was never interned is
+		 * named by no term (whose values are), so it takes an id no
+		 * term holds. */
+		const char *v = wf__sc_lset_value(l, t->reqs[i].key);
+		int64_t id = v ? wf__sc_intern_find(&s->strs, v) : -1;
+		if (v && id < 0)
+			id = s->strs.n;
+		if (!wf__sc_req_holds(s, &t->reqs[i], id))
 			return false;
+	}
 	return true;
 }
 

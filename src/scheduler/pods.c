@@ -689,17 +689,60 @@ static void lset_unref(wf_sched *s, wf__sc_lset *l)
 {
 	if (!l || l == s->no_labels || --l->refs)
 		return;
-	wf__sc_hmap_del(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv));
+	wf__sc_hmap_del(&s->lsetmap, l->sig, l->siglen);
 	s->lsets[l->id] = NULL;
 	s->lset_free = wf_xrealloc(s->lset_free, (s->nlset_free + 1) * sizeof(uint32_t));
 	s->lset_free[s->nlset_free++] = l->id;
 	free(l);
 }
 
-static int cmp_kv(const void *a, const void *b)
+const char *wf__sc_lset_value(const wf__sc_lset *l, uint32_t key)
 {
-	const wf__sc_kv *x = a, *y = b;
+	uint32_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (l->lab[mid].k < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < l->n && l->lab[lo].k == key ? l->lab[lo].v : NULL;
+}
+
+static int cmp_label(const void *a, const void *b)
+{
+	const struct wf__sc_label *x = a, *y = b;
 	return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* A new set of labels in[0..n), its key built; not yet in s->lsetmap. */
+static wf__sc_lset *lset_build(wf_sched *s, const wf_sched_label *in, size_t n)
+{
+	struct wf__sc_label *tmp = wf_xmalloc(n * sizeof(*tmp));
+	size_t siglen = 0;
+	for (size_t i = 0; i < n; i++) {
+		tmp[i].k = wf__sc_intern(&s->strs, in[i].key);
+		tmp[i].v = in[i].value;
+		siglen += sizeof(uint32_t) + strlen(in[i].value) + 1;
+	}
+	qsort(tmp, n, sizeof(*tmp), cmp_label);
+	wf__sc_lset *l = wf_xmalloc(sizeof(*l) + n * sizeof(l->lab[0]) + siglen);
+	l->n = (uint32_t)n;
+	l->refs = 1;
+	l->placed = -1;
+	l->sig = (char *)(l->lab + n);
+	l->siglen = (uint32_t)siglen;
+	char *w = l->sig;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(w, &tmp[i].k, sizeof(uint32_t));
+		w += sizeof(uint32_t);
+		size_t len = strlen(tmp[i].v) + 1;
+		memcpy(w, tmp[i].v, len);
+		l->lab[i] = (struct wf__sc_label){.k = tmp[i].k, .v = w};
+		w += len;
+	}
+	free(tmp);
+	return l;
 }
 
 /* The pod takes the interned set of its labels (s->no_labels when none).
@@ -707,6 +750,7 @@ static int cmp_kv(const void *a, const void *b)
 static void store_labels(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp)
 {
 	wf__sc_lset *l;
+	uint32_t id;
 	if (!sp->nlabels) {
 		if (!s->no_labels) {
 			s->no_labels = wf_xcalloc(1, sizeof(*l));
@@ -715,19 +759,8 @@ static void store_labels(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp
 		}
 		l = s->no_labels;
 	} else {
-		l = wf_xmalloc(sizeof(*l) + sp->nlabels * sizeof(wf__sc_kv));
-		l->n = (uint32_t)sp->nlabels;
-		l->refs = 1;
-		l->placed = -1;
-		memset(l->kv, 0, l->n * sizeof(wf__sc_kv)); /* the key's bytes, padding none */
-		for (size_t i = 0; i < sp->nlabels; i++) {
-			l->kv[i].k = wf__sc_intern(&s->strs, sp->labels[i].key);
-			l->kv[i].v = wf__sc_intern(&s->strs, sp->labels[i].value);
-		}
-		qsort(l->kv, l->n, sizeof(wf__sc_kv), cmp_kv);
-		uint32_t id;
-		if (wf__sc_hmap_get(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv),
-				    &id)) {
+		l = lset_build(s, sp->labels, sp->nlabels);
+		if (wf__sc_hmap_get(&s->lsetmap, l->sig, l->siglen, &id)) {
 			free(l);
 			l = s->lsets[id];
 			l->refs++;
@@ -744,8 +777,7 @@ static void store_labels(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp
 			}
 			l->id = id;
 			s->lsets[id] = l;
-			wf__sc_hmap_put(&s->lsetmap, (const char *)l->kv, l->n * sizeof(wf__sc_kv),
-					id);
+			wf__sc_hmap_put(&s->lsetmap, l->sig, l->siglen, id);
 		}
 	}
 	lset_unref(s, p->labels);

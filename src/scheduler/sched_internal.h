@@ -304,13 +304,24 @@ enum {
 
 typedef struct wf__sc_gang wf__sc_gang;
 
-/* A pod's labels, interned: pods with equal labels (a Job's, a
- * Deployment's) share one. */
+/* A pod's labels, interned as a set: pods with equal labels (a Job's, a
+ * Deployment's) share one. Keys are interned strings; values are not (many
+ * are unique, such as a Job's uid, and interned strings live as long as
+ * the scheduler): they live in the set's key and go with the set. */
 typedef struct wf__sc_lset {
 	uint32_t id, refs, n;
 	int32_t placed; /* list head through pod->llink: its assumed and bound pods */
-	wf__sc_kv kv[]; /* sorted by key; also the set's key in s->lsetmap */
+	char *sig;	/* per label, by key id: the id (4 bytes), the value, NUL;
+			   the set's key in s->lsetmap (allocated with the set) */
+	uint32_t siglen;
+	struct wf__sc_label {
+		uint32_t k;
+		const char *v; /* in sig */
+	} lab[];
 } wf__sc_lset;
+
+/* The value of label key in l, or NULL. */
+const char *wf__sc_lset_value(const wf__sc_lset *l, uint32_t key);
 
 typedef struct wf__sc_pod {
 	/* Fields ordered by size to avoid padding: one of these per pod. */
@@ -491,8 +502,6 @@ void wf__sc_node_maybe_drop(wf_sched *s, wf__sc_node *n);
 void wf__sc_node_account(wf_sched *s, wf__sc_node *n, const wf__sc_pod *p, int sign);
 int64_t wf__sc_label_of(const wf_sched *s, const wf__sc_class *c, const wf__sc_node *n,
 			uint32_t key);
-/* The value id of key in kv (sorted by key), or -1. */
-int64_t wf__sc_kv_find(const wf__sc_kv *kv, uint32_t n, uint32_t key);
 bool wf__sc_is_per_node_key(const wf_sched *s, uint32_t key);
 void wf__sc_nodes_free(wf_sched *s);
 void wf__sc_node_nominate(wf_sched *s, wf__sc_node *n, wf__sc_pod *p);

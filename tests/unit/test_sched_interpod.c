@@ -2,7 +2,8 @@
  * test_sched_interpod.c - InterPodAffinity: required pod anti-affinity
  * spreading replicas one per node, the symmetric rule (a placed pod's
  * anti-affinity keeps others away), required affinity by zone with the
- * first-pod exception, namespaces, matchLabelKeys, gang members kept apart
+ * first-pod exception, namespaces, matchLabelKeys, label values no term
+ * names, gang members kept apart
  * within one pass, preferred terms as a score, re-queueing when a matching
  * pod arrives, and terms the converter refuses (nothing stored).
  */
@@ -197,6 +198,30 @@ static void test_match_label_keys(void **state)
 	assert_int_equal(explain(s, "v1", "n2", why, sizeof why), WF_SCHED_SUCCESS);
 }
 
+/* Label values are not interned: one no term names still takes part in
+ * NotIn and Exists. */
+static void test_values_no_term_names(void **state)
+{
+	wf_sched *s = *state;
+	node(s, "n1", 8, 32, 0, "", "");
+	node(s, "n2", 8, 32, 0, "", "");
+	lbound(s, "default", "odd", "'tier':'value-named-nowhere-else'", "n1");
+	lpod(s, "default", "p", "'app':'p'", 100, 0,
+	     "'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"
+	     "'labelSelector':{'matchExpressions':[{'key':'tier','operator':'NotIn','values':["
+	     "'front']},{'key':'tier','operator':'Exists'}]},"
+	     "'topologyKey':'kubernetes.io/hostname'}]}}");
+	char why[512];
+	assert_int_equal(explain(s, "p", "n1", why, sizeof why), WF_SCHED_UNRESOLVABLE);
+	assert_int_equal(explain(s, "p", "n2", why, sizeof why), WF_SCHED_SUCCESS);
+	/* The same value under In of another value does not match. */
+	lpod(s, "default", "q", "'app':'q'", 100, 0,
+	     "'affinity':{'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{"
+	     "'labelSelector':{'matchLabels':{'tier':'front'}},"
+	     "'topologyKey':'kubernetes.io/hostname'}]}}");
+	assert_int_equal(explain(s, "q", "n1", why, sizeof why), WF_SCHED_SUCCESS);
+}
+
 static void test_gang_members_kept_apart_in_one_pass(void **state)
 {
 	wf_sched *s = *state;
@@ -348,6 +373,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_namespaces_of_a_term, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_match_label_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_values_no_term_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gang_members_kept_apart_in_one_pass, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_preferred_terms_score, setup, teardown),
