@@ -37,7 +37,9 @@
  * An Unschedulable verdict is written (condition and FailedScheduling
  * event) only when its message differs from the last one written for the
  * pod, so a pod that stays unschedulable for the same reasons costs
- * nothing more however often it is retried.
+ * nothing more however often it is retried. A pending pod whose spec the
+ * library cannot use gets such a verdict too ("pod can not be scheduled:
+ * ..."), and stays out of the library.
  */
 #include "controllers/controllers_internal.h"
 #include "lib/wf_hash.h"
@@ -213,8 +215,8 @@ typedef struct wf__delta {
 	char *uid;		 /* POD: metadata.uid */
 	char *cond_msg;		 /* POD, POD_INVALID: PodScheduled=False's message */
 	char *error;		 /* POD_INVALID: why */
-	bool cond_false;	 /* POD: the pod shows PodScheduled=False */
-	char *ns, *name;	 /* *_GONE, BOUND, BIND_FAILED */
+	bool cond_false;	 /* POD, POD_INVALID: the pod shows PodScheduled=False */
+	char *ns, *name;	 /* *_GONE, BOUND, BIND_FAILED, POD_INVALID */
 } wf__delta;
 
 typedef enum wf__tkind {
