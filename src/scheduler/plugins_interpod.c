@@ -168,8 +168,9 @@ static void term_hit(const wf__sc_cycle *cy, wf__sc_ipa *ipa, uint32_t i, const 
 }
 
 /* The incoming pod's own terms: the placed pods of every label set one of
- * them selects (label sets are far fewer than pods). */
-static void own_terms(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_lset *l)
+ * them selects (label sets are far fewer than pods). sel[] is scratch of
+ * one flag per term: which terms select l, read once per set. */
+static void own_terms(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_lset *l, bool *sel)
 {
 	const wf__sc_profile *pr = cy->prof;
 	const wf_sched *s = cy->s;
@@ -177,8 +178,8 @@ static void own_terms(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_lset
 	if (!l || l->placed < 0)
 		return;
 	bool any = false;
-	for (uint32_t i = 0; i < nall && !any; i++)
-		any = sel_matches(s, &pr->aterms[i], l);
+	for (uint32_t i = 0; i < nall; i++)
+		any |= sel[i] = sel_matches(s, &pr->aterms[i], l);
 	if (!any)
 		return;
 	int32_t id = l->placed;
@@ -188,8 +189,7 @@ static void own_terms(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_lset
 		if (q == cy->pod || !q->node->present)
 			continue;
 		for (uint32_t i = 0; i < nall; i++)
-			if (sel_matches(s, &pr->aterms[i], l) &&
-			    ns_matches(&pr->aterms[i], cy->pod, q))
+			if (sel[i] && ns_matches(&pr->aterms[i], cy->pod, q))
 				term_hit(cy, ipa, i, q->node);
 	} while (id != l->placed);
 }
@@ -233,9 +233,11 @@ static wf__sc_status prefilter_interpod(wf__sc_cycle *cy)
 		if (s->anti_placed.e[i].key)
 			existing_anti(cy, ipa, s->pods[s->anti_placed.e[i].val]);
 	if (own) {
+		bool *sel =
+		    wf__sc_arena_alloc(&s->arena, (nreq + pr->npaff + pr->npanti) * sizeof(bool));
 		for (uint32_t i = 0; i < s->nlsets; i++)
-			own_terms(cy, ipa, s->lsets[i]);
-		own_terms(cy, ipa, s->no_labels);
+			own_terms(cy, ipa, s->lsets[i], sel);
+		own_terms(cy, ipa, s->no_labels, sel);
 	}
 	for (uint32_t i = 0; i < nreq; i++)
 		dom_seal(&ipa->req[i]);
