@@ -68,13 +68,9 @@ wf__sc_gang *wf__sc_gang_ref(wf_sched *s, const char *ns, size_t nslen, const ch
 	g->q.uprev = g->q.unext = -1;
 	g->tpos = -1;
 	uint32_t id;
-	if (s->ngang_free) {
-		id = s->gang_free[--s->ngang_free];
-	} else {
-		if (s->ngangs == s->gangs_cap) {
-			s->gangs_cap = s->gangs_cap ? s->gangs_cap * 2 : 16;
-			s->gangs = wf_xrealloc(s->gangs, s->gangs_cap * sizeof(*s->gangs));
-		}
+	if (!wf__sc_ids_pop(&s->gang_free, &id)) {
+		s->gangs =
+		    wf__sc_grow(s->gangs, &s->gangs_cap, s->ngangs + 1, sizeof(*s->gangs), 16);
 		id = s->ngangs++;
 	}
 	s->gangs[id] = g;
@@ -149,8 +145,7 @@ static void gang_destroy(wf_sched *s, wf__sc_gang *g)
 	timer_stop(s, g);
 	wf__sc_hmap_del(&s->gangmap, g->key, strlen(g->key));
 	s->gangs[g->id] = NULL;
-	s->gang_free = wf_xrealloc(s->gang_free, (s->ngang_free + 1) * sizeof(uint32_t));
-	s->gang_free[s->ngang_free++] = g->id;
+	wf__sc_ids_push(&s->gang_free, g->id);
 	free(g->key);
 	free(g);
 }
@@ -301,7 +296,7 @@ void wf__sc_gangs_free(wf_sched *s)
 		free(s->gangs[i]);
 	}
 	free(s->gangs);
-	free(s->gang_free);
+	free(s->gang_free.v);
 	free(s->timed);
 	wf__sc_hmap_free(&s->gangmap);
 }

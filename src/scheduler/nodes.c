@@ -295,8 +295,7 @@ static void class_free(wf_sched *s, wf__sc_class *c)
 {
 	wf__sc_hmap_del(&s->classmap, c->sig, c->siglen);
 	s->classes[c->id] = NULL;
-	s->class_free = wf_xrealloc(s->class_free, (s->nclass_free + 1) * sizeof(uint32_t));
-	s->class_free[s->nclass_free++] = c->id;
+	wf__sc_ids_push(&s->class_free, c->id);
 	class_free_mem(c);
 }
 
@@ -363,13 +362,9 @@ static wf__sc_class *class_get(wf_sched *s, const wf__sc_kv *labels, uint32_t nl
 		return s->classes[id];
 	}
 	wf__sc_class *c = wf_xcalloc(1, sizeof(*c));
-	if (s->nclass_free) {
-		id = s->class_free[--s->nclass_free];
-	} else {
-		if (s->nclasses == s->classes_cap) {
-			s->classes_cap = s->classes_cap ? s->classes_cap * 2 : 16;
-			s->classes = wf_xrealloc(s->classes, s->classes_cap * sizeof(*s->classes));
-		}
+	if (!wf__sc_ids_pop(&s->class_free, &id)) {
+		s->classes = wf__sc_grow(s->classes, &s->classes_cap, s->nclasses + 1,
+					 sizeof(*s->classes), 16);
 		id = s->nclasses++;
 	}
 	s->classes[id] = c;
@@ -422,13 +417,9 @@ wf__sc_node *wf__sc_node_placeholder(wf_sched *s, const char *name)
 		return n;
 	n = wf_xcalloc(1, sizeof(*n));
 	uint32_t id;
-	if (s->nnode_free) {
-		id = s->node_free[--s->nnode_free];
-	} else {
-		if (s->nnodes == s->nodes_cap) {
-			s->nodes_cap = s->nodes_cap ? s->nodes_cap * 2 : 64;
-			s->nodes = wf_xrealloc(s->nodes, s->nodes_cap * sizeof(*s->nodes));
-		}
+	if (!wf__sc_ids_pop(&s->node_free, &id)) {
+		s->nodes =
+		    wf__sc_grow(s->nodes, &s->nodes_cap, s->nnodes + 1, sizeof(*s->nodes), 64);
 		id = s->nnodes++;
 	}
 	s->nodes[id] = n;
@@ -448,8 +439,7 @@ static void node_destroy(wf_sched *s, wf__sc_node *n)
 {
 	wf__sc_hmap_del(&s->nodemap, n->name, strlen(n->name));
 	s->nodes[n->id] = NULL;
-	s->node_free = wf_xrealloc(s->node_free, (s->nnode_free + 1) * sizeof(uint32_t));
-	s->node_free[s->nnode_free++] = n->id;
+	wf__sc_ids_push(&s->node_free, n->id);
 	free(n->own);
 	free(n->alloc);
 	free(n->used);
@@ -706,9 +696,9 @@ void wf__sc_nodes_free(wf_sched *s)
 		if (s->classes[i])
 			class_free_mem(s->classes[i]);
 	free(s->nodes);
-	free(s->node_free);
+	free(s->node_free.v);
 	free(s->classes);
-	free(s->class_free);
+	free(s->class_free.v);
 	free(s->live);
 	wf__sc_hmap_free(&s->nodemap);
 	wf__sc_hmap_free(&s->classmap);

@@ -338,8 +338,7 @@ void wf__sc_profile_unref(wf_sched *s, wf__sc_profile *pr)
 	s->cache_entries -= pr->ncache;
 	wf__sc_hmap_del(&s->profmap, pr->sig, pr->siglen);
 	s->profiles[pr->id] = NULL;
-	s->prof_free = wf_xrealloc(s->prof_free, (s->nprof_free + 1) * sizeof(uint32_t));
-	s->prof_free[s->nprof_free++] = pr->id;
+	wf__sc_ids_push(&s->prof_free, pr->id);
 	profile_destroy(pr);
 }
 
@@ -455,14 +454,9 @@ static wf__sc_profile *profile_get(wf_sched *s, const wf_sched_pod_spec *sp)
 		}
 	}
 
-	if (s->nprof_free) {
-		id = s->prof_free[--s->nprof_free];
-	} else {
-		if (s->nprofiles == s->profiles_cap) {
-			s->profiles_cap = s->profiles_cap ? s->profiles_cap * 2 : 16;
-			s->profiles =
-			    wf_xrealloc(s->profiles, s->profiles_cap * sizeof(*s->profiles));
-		}
+	if (!wf__sc_ids_pop(&s->prof_free, &id)) {
+		s->profiles = wf__sc_grow(s->profiles, &s->profiles_cap, s->nprofiles + 1,
+					  sizeof(*s->profiles), 16);
 		id = s->nprofiles++;
 	}
 	s->profiles[id] = pr;
@@ -480,7 +474,7 @@ void wf__sc_profiles_free(wf_sched *s)
 		if (s->profiles[i])
 			profile_destroy(s->profiles[i]);
 	free(s->profiles);
-	free(s->prof_free);
+	free(s->prof_free.v);
 	wf__sc_hmap_free(&s->profmap);
 }
 
@@ -691,8 +685,7 @@ static void lset_unref(wf_sched *s, wf__sc_lset *l)
 		return;
 	wf__sc_hmap_del(&s->lsetmap, l->sig, l->siglen);
 	s->lsets[l->id] = NULL;
-	s->lset_free = wf_xrealloc(s->lset_free, (s->nlset_free + 1) * sizeof(uint32_t));
-	s->lset_free[s->nlset_free++] = l->id;
+	wf__sc_ids_push(&s->lset_free, l->id);
 	free(l);
 }
 
@@ -765,14 +758,9 @@ static void store_labels(wf_sched *s, wf__sc_pod *p, const wf_sched_pod_spec *sp
 			l = s->lsets[id];
 			l->refs++;
 		} else {
-			if (s->nlset_free) {
-				id = s->lset_free[--s->nlset_free];
-			} else {
-				if (s->nlsets == s->lsets_cap) {
-					s->lsets_cap = s->lsets_cap ? s->lsets_cap * 2 : 64;
-					s->lsets =
-					    wf_xrealloc(s->lsets, s->lsets_cap * sizeof(*s->lsets));
-				}
+			if (!wf__sc_ids_pop(&s->lset_free, &id)) {
+				s->lsets = wf__sc_grow(s->lsets, &s->lsets_cap, s->nlsets + 1,
+						       sizeof(*s->lsets), 64);
 				id = s->nlsets++;
 			}
 			l->id = id;
@@ -979,8 +967,7 @@ static void pod_destroy(wf_sched *s, wf__sc_pod *p)
 	lset_unref(s, p->labels);
 	wf__sc_hmap_del(&s->podmap, p->key, strlen(p->key));
 	s->pods[p->id] = NULL;
-	s->pod_free = wf_xrealloc(s->pod_free, (s->npod_free + 1) * sizeof(uint32_t));
-	s->pod_free[s->npod_free++] = p->id;
+	wf__sc_ids_push(&s->pod_free, p->id);
 	s->npods_live--;
 	pod_free(p);
 }
@@ -1045,13 +1032,9 @@ int wf_sched_pod_upsert(wf_sched *s, const wf_sched_pod_spec *sp, wf_err *err)
 		size_t nslen = strlen(sp->ns), namelen = strlen(sp->name);
 		p = wf_xcalloc(1, sizeof(*p) + nslen + namelen + 2);
 		uint32_t id;
-		if (s->npod_free) {
-			id = s->pod_free[--s->npod_free];
-		} else {
-			if (s->npods == s->pods_cap) {
-				s->pods_cap = s->pods_cap ? s->pods_cap * 2 : 256;
-				s->pods = wf_xrealloc(s->pods, s->pods_cap * sizeof(*s->pods));
-			}
+		if (!wf__sc_ids_pop(&s->pod_free, &id)) {
+			s->pods =
+			    wf__sc_grow(s->pods, &s->pods_cap, s->npods + 1, sizeof(*s->pods), 256);
 			id = s->npods++;
 		}
 		s->pods[id] = p;
@@ -1245,11 +1228,11 @@ void wf__sc_pods_free(wf_sched *s)
 		pod_free(p);
 	}
 	free(s->pods);
-	free(s->pod_free);
+	free(s->pod_free.v);
 	for (uint32_t i = 0; i < s->nlsets; i++)
 		free(s->lsets[i]);
 	free(s->lsets);
-	free(s->lset_free);
+	free(s->lset_free.v);
 	free(s->no_labels);
 	wf__sc_hmap_free(&s->lsetmap);
 	wf__sc_hmap_free(&s->anti_placed);

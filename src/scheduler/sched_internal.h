@@ -40,6 +40,21 @@ char *wf__sc_arena_strdup(wf__sc_arena *a, const char *s);
 void wf__sc_arena_reset(wf__sc_arena *a);
 void wf__sc_arena_free(wf__sc_arena *a);
 
+/* v, an array of *cap elements of elem bytes, with room for need of them
+ * (the capacity doubles, from first); *cap is updated. */
+void *wf__sc_grow(void *v, uint32_t *cap, uint32_t need, size_t elem, uint32_t first);
+
+/* Ids of the freed slots of a table of objects by id (nodes, classes,
+ * profiles, pods, gangs, label sets), reused before the table grows. */
+typedef struct wf__sc_ids {
+	uint32_t *v;
+	uint32_t n, cap;
+} wf__sc_ids;
+
+void wf__sc_ids_push(wf__sc_ids *f, uint32_t id);
+/* A freed id into *id; false when there is none. */
+bool wf__sc_ids_pop(wf__sc_ids *f, uint32_t *id);
+
 /* Open-addressing map from a byte string to a uint32. Keys are borrowed:
  * the caller keeps them alive while they are in the map. */
 typedef struct wf__sc_hent {
@@ -401,15 +416,13 @@ struct wf_sched {
 
 	wf__sc_node **nodes;
 	uint32_t nnodes, nodes_cap;
-	uint32_t *node_free;
-	uint32_t nnode_free;
+	wf__sc_ids node_free;
 	wf__sc_hmap nodemap; /* name -> id */
 	uint32_t npresent;
 
 	wf__sc_class **classes;
 	uint32_t nclasses, classes_cap;
-	uint32_t *class_free;
-	uint32_t nclass_free;
+	wf__sc_ids class_free;
 	wf__sc_hmap classmap;
 	uint32_t *live; /* ids of classes with nodes */
 	uint32_t nlive, live_cap;
@@ -417,22 +430,19 @@ struct wf_sched {
 
 	wf__sc_profile **profiles;
 	uint32_t nprofiles, profiles_cap;
-	uint32_t *prof_free;
-	uint32_t nprof_free;
+	wf__sc_ids prof_free;
 	wf__sc_hmap profmap;
 	size_t cache_entries; /* wf__sc_pcache entries over all profiles */
 
 	wf__sc_pod **pods;
 	uint32_t npods, pods_cap;
-	uint32_t *pod_free;
-	uint32_t npod_free;
+	wf__sc_ids pod_free;
 	wf__sc_hmap podmap;
 	size_t npods_live, nassumed, nbound;
 
 	wf__sc_gang **gangs;
 	uint32_t ngangs, gangs_cap;
-	uint32_t *gang_free;
-	uint32_t ngang_free;
+	wf__sc_ids gang_free;
 	wf__sc_hmap gangmap;
 	uint32_t *timed; /* gangs with a running timeout */
 	uint32_t ntimed, timed_cap;
@@ -452,8 +462,7 @@ struct wf_sched {
 
 	wf__sc_lset **lsets; /* by id */
 	uint32_t nlsets, lsets_cap;
-	uint32_t *lset_free;
-	uint32_t nlset_free;
+	wf__sc_ids lset_free;
 	wf__sc_hmap lsetmap;
 	wf__sc_lset *no_labels;	 /* the set of pods without labels (never freed early) */
 	wf__sc_hmap anti_placed; /* placed pods with required anti-affinity: &pod->id -> id */

@@ -89,6 +89,33 @@ void wf__sc_arena_free(wf__sc_arena *a)
 	a->head = NULL;
 }
 
+/* ---- slot tables ------------------------------------------------------------ */
+
+void *wf__sc_grow(void *v, uint32_t *cap, uint32_t need, size_t elem, uint32_t first)
+{
+	if (need <= *cap)
+		return v;
+	uint32_t ncap = *cap ? *cap : first;
+	while (ncap < need)
+		ncap *= 2;
+	*cap = ncap;
+	return wf_xrealloc(v, (size_t)ncap * elem);
+}
+
+void wf__sc_ids_push(wf__sc_ids *f, uint32_t id)
+{
+	f->v = wf__sc_grow(f->v, &f->cap, f->n + 1, sizeof(*f->v), 16);
+	f->v[f->n++] = id;
+}
+
+bool wf__sc_ids_pop(wf__sc_ids *f, uint32_t *id)
+{
+	if (!f->n)
+		return false;
+	*id = f->v[--f->n];
+	return true;
+}
+
 /* ---- hash map -------------------------------------------------------------- */
 
 uint32_t wf__sc_hash(const void *p, size_t len)
