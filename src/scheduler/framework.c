@@ -217,14 +217,7 @@ typedef struct cands {
 
 static void cand_add(wf__sc_cycle *cy, cands *c, wf__sc_node *n)
 {
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 64;
-		wf__sc_node **nv = wf__sc_arena_alloc(&cy->s->arena, ncap * sizeof(*nv));
-		if (c->n)
-			memcpy(nv, c->v, c->n * sizeof(*nv));
-		c->v = nv;
-		c->cap = ncap;
-	}
+	c->v = wf__sc_arena_grow(&cy->s->arena, c->v, c->n, &c->cap, sizeof(*c->v), 64);
 	c->v[c->n++] = n;
 }
 
@@ -504,14 +497,7 @@ static void hist_add(wf_sched *s, hist *h, uint8_t reason, uint32_t arg, uint32_
 			return;
 		}
 	}
-	if (h->n == h->cap) {
-		size_t ncap = h->cap ? h->cap * 2 : 16;
-		hist_ent *nv = wf__sc_arena_alloc(&s->arena, ncap * sizeof(*nv));
-		if (h->n)
-			memcpy(nv, h->v, h->n * sizeof(*nv));
-		h->v = nv;
-		h->cap = ncap;
-	}
+	h->v = wf__sc_arena_grow(&s->arena, h->v, h->n, &h->cap, sizeof(*h->v), 16);
 	h->v[h->n++] = (hist_ent){reason, arg, arg2, bit, count};
 }
 

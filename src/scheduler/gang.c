@@ -96,10 +96,7 @@ static void timer_start(wf_sched *s, wf__sc_gang *g, int64_t now)
 {
 	if (g->tpos >= 0 || g->timeout_ms <= 0)
 		return;
-	if (s->ntimed == s->timed_cap) {
-		s->timed_cap = s->timed_cap ? s->timed_cap * 2 : 16;
-		s->timed = wf_xrealloc(s->timed, s->timed_cap * sizeof(*s->timed));
-	}
+	s->timed = wf__sc_grow(s->timed, &s->timed_cap, s->ntimed + 1, sizeof(*s->timed), 16);
 	g->tpos = (int32_t)s->ntimed;
 	s->timed[s->ntimed++] = g->id;
 	g->timer_start = now;

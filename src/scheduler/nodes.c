@@ -301,10 +301,7 @@ static void class_free(wf_sched *s, wf__sc_class *c)
 
 static void live_add(wf_sched *s, wf__sc_class *c)
 {
-	if (s->nlive == s->live_cap) {
-		s->live_cap = s->live_cap ? s->live_cap * 2 : 16;
-		s->live = wf_xrealloc(s->live, s->live_cap * sizeof(*s->live));
-	}
+	s->live = wf__sc_grow(s->live, &s->live_cap, s->nlive + 1, sizeof(*s->live), 16);
 	c->live_pos = (int32_t)s->nlive;
 	s->live[s->nlive++] = c->id;
 }
@@ -489,10 +486,8 @@ int32_t wf__sc_node_min_prio(wf_sched *s, wf__sc_node *n)
 
 void wf__sc_node_nominate(wf_sched *s, wf__sc_node *n, wf__sc_pod *p)
 {
-	if (n->nnominated == n->nominated_cap) {
-		n->nominated_cap = n->nominated_cap ? n->nominated_cap * 2 : 4;
-		n->nominated = wf_xrealloc(n->nominated, n->nominated_cap * sizeof(int32_t));
-	}
+	n->nominated = wf__sc_grow(n->nominated, &n->nominated_cap, n->nnominated + 1,
+				   sizeof(*n->nominated), 4);
 	n->nominated[n->nnominated++] = (int32_t)p->id;
 }
 

@@ -43,7 +43,7 @@ typedef struct dom {
 
 typedef struct domset {
 	dom *v;
-	uint32_t n, cap;
+	size_t n, cap;
 } domset;
 
 typedef struct wf__sc_ipa {
@@ -58,14 +58,7 @@ typedef struct wf__sc_ipa {
 
 static void dom_add(wf__sc_arena *a, domset *d, uint32_t key, uint32_t val, int64_t w)
 {
-	if (d->n == d->cap) {
-		uint32_t ncap = d->cap ? d->cap * 2 : 8;
-		dom *nv = wf__sc_arena_alloc(a, ncap * sizeof(*nv));
-		if (d->n)
-			memcpy(nv, d->v, d->n * sizeof(*nv));
-		d->v = nv;
-		d->cap = ncap;
-	}
+	d->v = wf__sc_arena_grow(a, d->v, d->n, &d->cap, sizeof(*d->v), 8);
 	d->v[d->n++] = (dom){.key = key, .val = val, .w = w};
 }
 
@@ -83,8 +76,8 @@ static void dom_seal(domset *d)
 	if (d->n < 2)
 		return;
 	qsort(d->v, d->n, sizeof(*d->v), dom_cmp);
-	uint32_t o = 0;
-	for (uint32_t i = 0; i < d->n; i++) {
+	size_t o = 0;
+	for (size_t i = 0; i < d->n; i++) {
 		if (o && d->v[o - 1].key == d->v[i].key && d->v[o - 1].val == d->v[i].val)
 			d->v[o - 1].w += d->v[i].w;
 		else
@@ -95,9 +88,9 @@ static void dom_seal(domset *d)
 
 static const dom *dom_find(const domset *d, uint32_t key, uint32_t val)
 {
-	uint32_t lo = 0, hi = d->n;
+	size_t lo = 0, hi = d->n;
 	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
+		size_t mid = (lo + hi) / 2;
 		const dom *m = &d->v[mid];
 		if (m->key < key || (m->key == key && m->val < val))
 			lo = mid + 1;
@@ -245,7 +238,7 @@ static wf__sc_status prefilter_interpod(wf__sc_cycle *cy)
 	dom_seal(&ipa->pref);
 	ipa->pkeys =
 	    wf__sc_arena_alloc(&s->arena, (ipa->pref.n ? ipa->pref.n : 1) * sizeof(uint32_t));
-	for (uint32_t i = 0; i < ipa->pref.n; i++)
+	for (size_t i = 0; i < ipa->pref.n; i++)
 		if (!ipa->npkeys || ipa->pkeys[ipa->npkeys - 1] != ipa->pref.v[i].key)
 			ipa->pkeys[ipa->npkeys++] = ipa->pref.v[i].key;
 	cy->ipa = ipa;
@@ -272,7 +265,7 @@ static wf__sc_status filter_interpod(const wf__sc_cycle *cy, const wf__sc_class 
 		return (wf__sc_status){.code = WF_SCHED_SUCCESS};
 	const wf_sched *s = cy->s;
 	const wf__sc_profile *pr = cy->prof;
-	for (uint32_t i = 0; i < ipa->existing.n; i++)
+	for (size_t i = 0; i < ipa->existing.n; i++)
 		if (wf__sc_label_of(s, c, n, ipa->existing.v[i].key) ==
 		    (int64_t)ipa->existing.v[i].val)
 			return fail(WF__RS_EXISTING_ANTI);

@@ -582,10 +582,7 @@ void wf__sc_pod_set_nomination(wf_sched *s, wf__sc_pod *p, wf__sc_node *n, int64
 	wf__sc_pod_clear_nomination(s, p);
 	p->nominated = (int32_t)n->id;
 	wf__sc_node_nominate(s, n, p);
-	if (s->nnoms == s->noms_cap) {
-		s->noms_cap = s->noms_cap ? s->noms_cap * 2 : 16;
-		s->noms = wf_xrealloc(s->noms, s->noms_cap * sizeof(*s->noms));
-	}
+	s->noms = wf__sc_grow(s->noms, &s->noms_cap, s->nnoms + 1, sizeof(*s->noms), 16);
 	s->noms[s->nnoms++] = (struct wf__sc_nom){.pod = p->id, .at = now};
 }
 
@@ -620,10 +617,7 @@ static void prio_count(wf_sched *s, int32_t prio, int d)
 	}
 	if (d < 0)
 		return;
-	if (s->nprios == s->prios_cap) {
-		s->prios_cap = s->prios_cap ? s->prios_cap * 2 : 8;
-		s->prios = wf_xrealloc(s->prios, s->prios_cap * sizeof(*s->prios));
-	}
+	s->prios = wf__sc_grow(s->prios, &s->prios_cap, s->nprios + 1, sizeof(*s->prios), 8);
 	memmove(s->prios + i + 1, s->prios + i, (s->nprios - i) * sizeof(*s->prios));
 	s->prios[i].prio = prio;
 	s->prios[i].n = 1;

@@ -134,14 +134,7 @@ static size_t node_units(wf__sc_cycle *cy, const wf__sc_node *n, size_t dims, vu
 				continue;
 		}
 		if (!dst) {
-			if (nu == cap) {
-				size_t ncap = cap ? cap * 2 : 16;
-				vunit *nv = wf__sc_arena_alloc(&s->arena, ncap * sizeof(*nv));
-				if (nu)
-					memcpy(nv, u, nu * sizeof(*nv));
-				u = nv;
-				cap = ncap;
-			}
+			u = wf__sc_arena_grow(&s->arena, u, nu, &cap, sizeof(*u), 16);
 			dst = &u[nu++];
 			dst->pod = q->gang ? NULL : q;
 			dst->gang = q->gang;
@@ -339,14 +332,7 @@ static bool find_victims(wf__sc_cycle *cy, vresult *best, size_t *no_victims, si
 			(*no_victims)++;
 			continue;
 		}
-		if (nc == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			vcand *nv = wf__sc_arena_alloc(&s->arena, ncap * sizeof(*nv));
-			if (nc)
-				memcpy(nv, c, nc * sizeof(*nv));
-			c = nv;
-			cap = ncap;
-		}
+		c = wf__sc_arena_grow(&s->arena, c, nc, &cap, sizeof(*c), 64);
 		c[nc++] = (vcand){n, u, nu, need, lb, i};
 	}
 	if (nc)

@@ -39,6 +39,9 @@ char *wf__sc_arena_strdup(wf__sc_arena *a, const char *s);
 /* Drop everything but the first block (kept for the next cycle). */
 void wf__sc_arena_reset(wf__sc_arena *a);
 void wf__sc_arena_free(wf__sc_arena *a);
+/* v, an arena array of *cap elements of elem bytes with n in use, with room
+ * for one more: copied into a twice larger one (first when empty) when full. */
+void *wf__sc_arena_grow(wf__sc_arena *a, void *v, size_t n, size_t *cap, size_t elem, size_t first);
 
 /* v, an array of *cap elements of elem bytes, with room for need of them
  * (the capacity doubles, from first); *cap is updated. */

@@ -78,6 +78,18 @@ void wf__sc_arena_reset(wf__sc_arena *a)
 	a->head = b;
 }
 
+void *wf__sc_arena_grow(wf__sc_arena *a, void *v, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return v;
+	size_t ncap = *cap ? *cap * 2 : first;
+	void *nv = wf__sc_arena_alloc(a, ncap * elem);
+	if (n)
+		memcpy(nv, v, n * elem);
+	*cap = ncap;
+	return nv;
+}
+
 void wf__sc_arena_free(wf__sc_arena *a)
 {
 	wf__sc_ablk *b = a->head;
