@@ -710,6 +710,30 @@ static int parse_term(cv *c, const json_t *t, const char *path, wf_sched_term *o
 	return 0;
 }
 
+/* One entry of a preferredDuringScheduling list at path: {weight: 1..100,
+ * <key>: an object}; its weight, and the object with its path in tpath. */
+static int weighted_entry(cv *c, const json_t *e, const char *path, const char *key,
+			  int32_t *weight, const json_t **term, char *tpath)
+{
+	if (!json_is_object(e))
+		return cv_fail(c, WF_EINVAL, path, "expected an object");
+	bool set;
+	int64_t w;
+	int rc = get_int(c, e, "weight", path, 1, 100, &set, &w);
+	if (rc < 0)
+		return rc;
+	if (!set) {
+		sub(tpath, path, "weight");
+		return cv_fail(c, WF_EINVAL, tpath, "Required value");
+	}
+	*weight = (int32_t)w;
+	*term = json_object_get(e, key);
+	sub(tpath, path, key);
+	if (!*term)
+		return cv_fail(c, WF_EINVAL, tpath, "Required value");
+	return 0;
+}
+
 static int pod_affinity(cv *c, const json_t *spec, wf_sched_pod_spec *out)
 {
 	json_t *aff, *na, *req, *terms, *pref;
@@ -752,25 +776,11 @@ static int pod_affinity(cv *c, const json_t *spec, wf_sched_pod_spec *out)
 		char p[CV_PATH], pp[CV_PATH];
 		sub(p, base, "preferredDuringSchedulingIgnoredDuringExecution");
 		idx(pp, p, i);
-		json_t *e = json_array_get(pref, i);
-		if (!json_is_object(e))
-			return cv_fail(c, WF_EINVAL, pp, "expected an object");
-		bool set;
-		int64_t w;
-		if ((rc = get_int(c, e, "weight", pp, 1, 100, &set, &w)) < 0)
-			return rc;
-		if (!set) {
-			char pw[CV_PATH];
-			sub(pw, pp, "weight");
-			return cv_fail(c, WF_EINVAL, pw, "Required value");
-		}
-		pf[i].weight = (int32_t)w;
-		json_t *t = json_object_get(e, "preference");
+		const json_t *t;
 		char pt[CV_PATH];
-		sub(pt, pp, "preference");
-		if (!t)
-			return cv_fail(c, WF_EINVAL, pt, "Required value");
-		if ((rc = parse_term(c, t, pt, &pf[i].term)) < 0)
+		if ((rc = weighted_entry(c, json_array_get(pref, i), pp, "preference",
+					 &pf[i].weight, &t, pt)) < 0 ||
+		    (rc = parse_term(c, t, pt, &pf[i].term)) < 0)
 			return rc;
 	}
 	out->preferred = pf;
@@ -947,22 +957,11 @@ static int pod_terms(cv *c, const json_t *aff, const char *key, wf_sched_pod_spe
 	for (size_t i = 0; i < np; i++) {
 		char pi[CV_PATH], pt[CV_PATH];
 		idx(pi, p, i);
-		json_t *e = json_array_get(pfa, i);
-		if (!json_is_object(e))
-			return cv_fail(c, WF_EINVAL, pi, "expected an object");
-		bool set;
-		int64_t w;
-		if ((rc = get_int(c, e, "weight", pi, 1, 100, &set, &w)) < 0)
-			return rc;
-		if (!set) {
-			sub(pt, pi, "weight");
-			return cv_fail(c, WF_EINVAL, pt, "Required value");
-		}
-		json_t *t = json_object_get(e, "podAffinityTerm");
-		sub(pt, pi, "podAffinityTerm");
-		if (!t)
-			return cv_fail(c, WF_EINVAL, pt, "Required value");
-		if ((rc = parse_pod_term(c, t, pt, (int32_t)w, pod, &f[i])) < 0)
+		const json_t *t;
+		int32_t w;
+		if ((rc = weighted_entry(c, json_array_get(pfa, i), pi, "podAffinityTerm", &w, &t,
+					 pt)) < 0 ||
+		    (rc = parse_pod_term(c, t, pt, w, pod, &f[i])) < 0)
 			return rc;
 	}
 	*req = r;
