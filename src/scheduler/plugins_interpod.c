@@ -133,7 +133,8 @@ static bool sel_matches(const wf_sched *s, const wf__sc_aterm *t, const wf__sc_l
 	return true;
 }
 
-bool wf__sc_aterm_matches(const wf_sched *s, const wf__sc_aterm *t, const wf__sc_pod *owner,
+/* Does term t of pod `owner` match pod q (namespace and labels)? */
+static bool aterm_matches(const wf_sched *s, const wf__sc_aterm *t, const wf__sc_pod *owner,
 			  const wf__sc_pod *q)
 {
 	return sel_matches(s, t, q->labels) && ns_matches(t, owner, q);
@@ -197,7 +198,7 @@ static void existing_anti(const wf__sc_cycle *cy, wf__sc_ipa *ipa, const wf__sc_
 		return;
 	for (uint32_t i = 0; i < qp->nanti; i++) {
 		const wf__sc_aterm *t = &qp->aterms[qp->naff + i];
-		if (!wf__sc_aterm_matches(s, t, q, cy->pod))
+		if (!aterm_matches(s, t, q, cy->pod))
 			continue;
 		int64_t v = wf__sc_label_of(s, n->cls, n, t->topo);
 		if (v >= 0)
@@ -220,7 +221,7 @@ static wf__sc_status prefilter_interpod(wf__sc_cycle *cy)
 	ipa->aff_none = true;
 	ipa->self = true;
 	for (uint32_t i = 0; i < pr->naff; i++)
-		if (!wf__sc_aterm_matches(s, &pr->aterms[i], p, p))
+		if (!aterm_matches(s, &pr->aterms[i], p, p))
 			ipa->self = false;
 	for (uint32_t i = 0; i < s->anti_placed.cap; i++)
 		if (s->anti_placed.e[i].key)

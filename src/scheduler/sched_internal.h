@@ -729,9 +729,6 @@ extern const wf__sc_score_plugin wf__sc_score_balanced;
 extern const wf__sc_prefilter_plugin wf__sc_prefilter_interpod;
 extern const wf__sc_filter_plugin wf__sc_filter_interpod;
 extern const wf__sc_score_plugin wf__sc_score_interpod;
-/* Does term t of pod `owner` match pod q (namespace and labels)? */
-bool wf__sc_aterm_matches(const wf_sched *s, const wf__sc_aterm *t, const wf__sc_pod *owner,
-			  const wf__sc_pod *q);
 
 /* preempt.c */
 extern const wf__sc_postfilter_plugin wf__sc_postfilter_preemption;
